@@ -1,0 +1,132 @@
+// Package fakeslack is a Slack on loopback for tests: the Socket Mode websocket protocol and the Web API methods the bot uses, recording everything.
+//
+// A Server answers the real slack-go client: point slack.OptionAPIURL at
+// APIURL, run a socketmode.Client against it, then push envelopes with
+// SendSlashCommand, SendInteraction or Send and read the acks back with
+// WaitAck. Every Web API call is recorded (Calls, WaitCalls, WaitCall) and
+// failures can be injected per method (Fail).
+//
+// All methods are safe for concurrent use.
+package fakeslack
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrClosed is returned by waits and sends that were cut short by Close.
+var ErrClosed = errors.New("fakeslack: server closed")
+
+// Options configures a Server. The zero value works: any non-empty token is
+// accepted then.
+type Options struct {
+	// BotToken (xoxb-…) must be carried by every Web API call, as the form
+	// field "token" or as "Authorization: Bearer"; otherwise the call is
+	// answered ok:false "invalid_auth". Empty accepts any non-empty token.
+	BotToken string
+	// AppToken (xapp-…) must be sent as "Authorization: Bearer" to
+	// apps.connections.open; otherwise ok:false "invalid_auth". Empty accepts
+	// any non-empty token.
+	AppToken string
+	// PingInterval is how often the server sends websocket PING control
+	// frames; default 1s. slack-go drops a connection that got no ping for
+	// 30s (socketmode.OptionPingInterval).
+	PingInterval time.Duration
+	// BotUserID is auth.test's user_id; default "UBOT".
+	BotUserID string
+	// TriggerTTL, when positive, makes views.open refuse a trigger id older
+	// than this with "expired_trigger_id" (Slack's is 3s). Zero: trigger ids
+	// never expire (they still open only one view).
+	TriggerTTL time.Duration
+}
+
+// Server is a fake Slack: the Web API under APIURL, Socket Mode websockets
+// handed out by apps.connections.open, and response URLs.
+type Server struct {
+	opts    Options
+	hs      *httptest.Server
+	closing chan struct{}
+	once    sync.Once
+
+	seqTS, seqView, seqResp, seqTrigger, seqEnv, seqWS, seqPing atomic.Int64
+
+	web webState
+	sm  socketState
+	ack ackState
+}
+
+// New starts a fake Slack on 127.0.0.1. Close it when done.
+func New(opts Options) *Server {
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = time.Second
+	}
+	if opts.BotUserID == "" {
+		opts.BotUserID = "UBOT"
+	}
+	s := &Server{opts: opts, closing: make(chan struct{})}
+	s.web.init()
+	s.sm.init()
+	s.ack.init()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/{method}", s.serveAPI)
+	mux.HandleFunc("/ws/{id}", s.serveWS)
+	mux.HandleFunc("/response/{id}", s.serveResponseURL)
+	s.hs = httptest.NewServer(mux)
+	return s
+}
+
+// Close closes the websockets, stops the pingers, cuts short every pending
+// wait and delayed answer, and shuts the server down. When it returns, no
+// goroutine of the server is left. It is idempotent.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		close(s.closing)
+		conns := s.sm.shutdown()
+		for _, c := range conns {
+			c.close()
+		}
+		// httptest waits for ordinary handlers (delayed answers return on
+		// s.closing); it forgets hijacked websocket connections, which is why
+		// their goroutines are counted in s.sm.wg.
+		s.hs.Close()
+		s.sm.wg.Wait()
+	})
+}
+
+// APIURL is the Web API base URL, with the trailing slash that
+// slack.OptionAPIURL needs: "http://127.0.0.1:PORT/api/".
+func (s *Server) APIURL() string { return s.hs.URL + "/api/" }
+
+// ResponseURL returns a fresh response_url on this server
+// (http://127.0.0.1:PORT/response/<n>). JSON POSTs to it are recorded as
+// Calls with Method "response_url" and answered 200 "ok" (text/plain, like
+// Slack).
+func (s *Server) ResponseURL() string {
+	return s.hs.URL + "/response/" + strconv.FormatInt(s.seqResp.Add(1), 10)
+}
+
+// wsURL returns a fresh, single-use websocket URL.
+func (s *Server) wsURL() string {
+	id := strconv.FormatInt(s.seqWS.Add(1), 10)
+	s.sm.issue(id)
+	return "ws" + s.hs.URL[len("http"):] + "/ws/" + id
+}
+
+// wait blocks until ch is closed, ctx ends or the server closes.
+func (s *Server) wait(ctx context.Context, ch <-chan struct{}) error {
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return ErrClosed
+	}
+}

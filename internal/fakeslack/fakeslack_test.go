@@ -1,0 +1,834 @@
+package fakeslack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+const (
+	botToken = "xoxb-1-test"
+	appToken = "xapp-1-test"
+)
+
+func newServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.BotToken == "" {
+		opts.BotToken = botToken
+	}
+	if opts.AppToken == "" {
+		opts.AppToken = appToken
+	}
+	s := New(opts)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func newAPI(s *Server, token string) *slack.Client {
+	return slack.New(token, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken(appToken))
+}
+
+// bot is a real slack-go Socket Mode client running against the fake.
+type bot struct {
+	t      testing.TB
+	client *socketmode.Client
+	events chan socketmode.Event
+
+	mu   sync.Mutex
+	seen []socketmode.EventType
+}
+
+// startBot runs client.RunContext and drains client.Events until the test
+// ends. It does not wait for the connection.
+func startBot(t testing.TB, s *Server, opts ...socketmode.Option) *bot {
+	t.Helper()
+	b := &bot{t: t, client: socketmode.New(newAPI(s, botToken), opts...), events: make(chan socketmode.Event, 4096)}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- b.client.RunContext(ctx) }()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for {
+			select {
+			case evt := <-b.client.Events:
+				b.mu.Lock()
+				b.seen = append(b.seen, evt.Type)
+				b.mu.Unlock()
+				b.events <- evt // the buffer outlasts any test here
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-runDone:
+		case <-time.After(5 * time.Second):
+			t.Error("socketmode RunContext did not return 5s after its context ended")
+		}
+		<-drained
+	})
+	return b
+}
+
+// next returns the next event of type typ, skipping others.
+func (b *bot) next(ctx context.Context, typ socketmode.EventType) socketmode.Event {
+	b.t.Helper()
+	for {
+		select {
+		case evt := <-b.events:
+			if evt.Type == typ {
+				return evt
+			}
+		case <-ctx.Done():
+			b.t.Fatalf("no %q event from the client (events so far: %v)", typ, b.seenTypes())
+			return socketmode.Event{}
+		}
+	}
+}
+
+func (b *bot) seenTypes() []socketmode.EventType {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.seen)
+}
+
+func timeout(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func connected(t *testing.T, opts Options, botOpts ...socketmode.Option) (*Server, *bot) {
+	t.Helper()
+	s := newServer(t, opts)
+	b := startBot(t, s, botOpts...)
+	if err := s.WaitConnected(timeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return s, b
+}
+
+func jsonEqual(t testing.TB, got json.RawMessage, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("payload %q is not JSON: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if string(gb) != string(wb) {
+		t.Errorf("payload = %s, want %s", gb, wb)
+	}
+}
+
+func TestConnectSendsHello(t *testing.T) {
+	s, b := connected(t, Options{})
+	ctx := timeout(t, 5*time.Second)
+	b.next(ctx, socketmode.EventTypeConnected)
+	hello := b.next(ctx, socketmode.EventTypeHello)
+	if got := hello.Request.ConnectionInfo.AppID; got != "A1" {
+		t.Errorf("hello app_id = %q, want A1", got)
+	}
+	if got := hello.Request.DebugInfo.Host; got != "fakeslack" {
+		t.Errorf("hello debug_info.host = %q, want fakeslack", got)
+	}
+	want := []socketmode.EventType{socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello}
+	if got := b.seenTypes(); !slices.Equal(got, want) {
+		t.Errorf("client events = %v, want %v", got, want)
+	}
+	if n := s.Connects(); n != 1 {
+		t.Errorf("Connects() = %d, want 1", n)
+	}
+	if n := len(s.Calls("apps.connections.open")); n != 1 {
+		t.Errorf("apps.connections.open called %d times, want 1", n)
+	}
+}
+
+func TestSlashCommandRoundTrip(t *testing.T) {
+	s, b := connected(t, Options{})
+	ctx := timeout(t, 5*time.Second)
+
+	env, err := s.SendSlashCommand(ctx, slack.SlashCommand{
+		ChannelID: "C1", ChannelName: "support", UserID: "U1", UserName: "sam", Text: "+14152225555 from +14155550100",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt := b.next(ctx, socketmode.EventTypeSlashCommand)
+	cmd := evt.Data.(slack.SlashCommand)
+	if cmd.Command != "/transfer" || cmd.ChannelID != "C1" || cmd.UserID != "U1" || cmd.UserName != "sam" ||
+		cmd.Text != "+14152225555 from +14155550100" || cmd.TeamID != "T1" {
+		t.Errorf("slash command = %+v", cmd)
+	}
+	if !strings.HasPrefix(cmd.ResponseURL, strings.TrimSuffix(s.APIURL(), "api/")+"response/") || cmd.TriggerID == "" {
+		t.Errorf("response_url %q / trigger_id %q not filled", cmd.ResponseURL, cmd.TriggerID)
+	}
+	if evt.Request.EnvelopeID != env.EnvelopeID || !evt.Request.AcceptsResponsePayload || evt.Request.Type != "slash_commands" {
+		t.Errorf("request = %+v, want envelope %s accepting a payload", evt.Request, env.EnvelopeID)
+	}
+	if err := b.client.Ack(*evt.Request, map[string]string{"text": "working on it"}); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := s.WaitAck(ctx, env.EnvelopeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonEqual(t, ack.Payload, `{"text":"working on it"}`)
+	if ack.Latency <= 0 || ack.Latency > 5*time.Second {
+		t.Errorf("ack latency = %v", ack.Latency)
+	}
+
+	// An ack without payload reads back with a nil Payload; a second
+	// command gets a fresh envelope, trigger and response URL.
+	env2, err := s.SendSlashCommand(ctx, slack.SlashCommand{ChannelID: "C1", UserID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt2 := b.next(ctx, socketmode.EventTypeSlashCommand)
+	cmd2 := evt2.Data.(slack.SlashCommand)
+	if env2.EnvelopeID == env.EnvelopeID || cmd2.TriggerID == cmd.TriggerID || cmd2.ResponseURL == cmd.ResponseURL {
+		t.Errorf("second command reused an id: %s %s %s", env2.EnvelopeID, cmd2.TriggerID, cmd2.ResponseURL)
+	}
+	if err := b.client.Ack(*evt2.Request); err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := s.WaitAck(ctx, env2.EnvelopeID); err != nil || ack.Payload != nil {
+		t.Errorf("ack = %+v, %v; want one with no payload", ack, err)
+	}
+}
+
+func TestViewSubmissionRoundTrip(t *testing.T) {
+	s, b := connected(t, Options{})
+	ctx := timeout(t, 5*time.Second)
+
+	env, err := s.SendInteraction(ctx, slack.InteractionCallback{
+		Type: slack.InteractionTypeViewSubmission,
+		User: slack.User{ID: "U1", Name: "sam"},
+		View: slack.View{
+			ID: "V1", CallbackID: "cold_transfer", PrivateMetadata: `{"channel":"C1"}`,
+			State: &slack.ViewState{Values: map[string]map[string]slack.BlockAction{
+				"to": {"to": {Type: "plain_text_input", Value: "+1 415 222 5555"}},
+			}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt := b.next(ctx, socketmode.EventTypeInteractive)
+	cb := evt.Data.(slack.InteractionCallback)
+	if cb.Type != slack.InteractionTypeViewSubmission || cb.User.ID != "U1" || cb.View.CallbackID != "cold_transfer" ||
+		cb.View.PrivateMetadata != `{"channel":"C1"}` || cb.View.State.Values["to"]["to"].Value != "+1 415 222 5555" {
+		t.Errorf("interaction = %+v", cb)
+	}
+	if !evt.Request.AcceptsResponsePayload || evt.Request.EnvelopeID != env.EnvelopeID {
+		t.Errorf("request = %+v", evt.Request)
+	}
+	if err := b.client.Ack(*evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"to": "Add the country code"})); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := s.WaitAck(ctx, env.EnvelopeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonEqual(t, ack.Payload, `{"response_action":"errors","errors":{"to":"Add the country code"}}`)
+
+	// block_actions does not accept a response payload.
+	if _, err := s.SendInteraction(ctx, slack.InteractionCallback{Type: slack.InteractionTypeBlockActions}); err != nil {
+		t.Fatal(err)
+	}
+	if evt := b.next(ctx, socketmode.EventTypeInteractive); evt.Request.AcceptsResponsePayload {
+		t.Error("block_actions envelope accepts a response payload")
+	}
+}
+
+func TestRedeliveryIsRecordedPerEnvelope(t *testing.T) {
+	s, b := connected(t, Options{})
+	ctx := timeout(t, 5*time.Second)
+
+	env, err := s.SendSlashCommand(ctx, slack.SlashCommand{ChannelID: "C1", UserID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt := b.next(ctx, socketmode.EventTypeSlashCommand)
+	if err := b.client.Ack(*evt.Request); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WaitAck(ctx, env.EnvelopeID); err != nil {
+		t.Fatal(err)
+	}
+
+	env.RetryAttempt, env.RetryReason = 1, "timeout"
+	if err := s.Send(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	again := b.next(ctx, socketmode.EventTypeSlashCommand)
+	if again.Request.EnvelopeID != env.EnvelopeID || again.Request.RetryAttempt != 1 || again.Request.RetryReason != "timeout" {
+		t.Errorf("redelivered request = %+v", again.Request)
+	}
+	if err := b.client.Ack(*again.Request); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "two acks", func() bool { return len(s.Acks(env.EnvelopeID)) == 2 })
+}
+
+// waitFor polls cond until it holds or ctx ends.
+func waitFor(t testing.TB, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestClientAnswersPings(t *testing.T) {
+	s, _ := connected(t, Options{PingInterval: 100 * time.Millisecond})
+	ctx := timeout(t, 3*time.Second)
+	first, err := s.WaitPong(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.WaitPong(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.After(first) || !s.LastPong().Equal(second) {
+		t.Errorf("pongs at %v then %v, LastPong %v: not advancing", first, second, s.LastPong())
+	}
+}
+
+func TestPingTimeoutReconnects(t *testing.T) {
+	s, b := connected(t, Options{PingInterval: 50 * time.Millisecond}, socketmode.OptionPingInterval(300*time.Millisecond))
+	ctx := timeout(t, 5*time.Second)
+	s.SetPingsPaused(true)
+	if err := s.WaitConnects(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	s.SetPingsPaused(false)
+	deliverAndAck(t, ctx, s, b)
+	t.Logf("client events: %v", b.seenTypes())
+}
+
+// deliverAndAck sends a slash command and has the client ack it.
+func deliverAndAck(t *testing.T, ctx context.Context, s *Server, b *bot) {
+	t.Helper()
+	env, err := s.SendSlashCommand(ctx, slack.SlashCommand{ChannelID: "C1", UserID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		evt := b.next(ctx, socketmode.EventTypeSlashCommand)
+		if evt.Request.EnvelopeID != env.EnvelopeID {
+			continue
+		}
+		if err := b.client.Ack(*evt.Request); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if _, err := s.WaitAck(ctx, env.EnvelopeID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReconnect(t *testing.T) {
+	tests := []struct {
+		name string
+		lose func(context.Context, *Server) error
+	}{
+		{"drop", func(_ context.Context, s *Server) error { s.DropConnection(); return nil }},
+		{"disconnect", func(ctx context.Context, s *Server) error { return s.SendDisconnect(ctx, "refresh_requested") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, b := connected(t, Options{})
+			ctx := timeout(t, 5*time.Second)
+			b.next(ctx, socketmode.EventTypeHello)
+			if err := tt.lose(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.WaitConnects(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.WaitCalls(ctx, "apps.connections.open", 2); err != nil {
+				t.Fatal(err)
+			}
+			connecting := b.next(ctx, socketmode.EventTypeConnecting)
+			if ce := connecting.Data.(*slack.ConnectingEvent); ce.ConnectionCount != 1 || ce.Attempt != 1 {
+				t.Errorf("connecting event = %+v, want connection 1, attempt 1", ce)
+			}
+			if ce := b.next(ctx, socketmode.EventTypeConnected).Data.(*socketmode.ConnectedEvent); ce.ConnectionCount != 1 {
+				t.Errorf("connected event = %+v, want connection 1", ce)
+			}
+			b.next(ctx, socketmode.EventTypeHello)
+			deliverAndAck(t, ctx, s, b)
+			if slices.Contains(b.seenTypes(), socketmode.EventTypeDisconnect) {
+				t.Errorf("client emitted a disconnect event: %v", b.seenTypes())
+			}
+			t.Logf("client events: %v", b.seenTypes())
+		})
+	}
+}
+
+func TestBadAppTokenStopsClient(t *testing.T) {
+	s := newServer(t, Options{})
+	api := slack.New(botToken, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken("xapp-wrong"))
+	client := socketmode.New(api)
+	ctx := timeout(t, 5*time.Second)
+	go func() {
+		for range client.Events {
+		}
+	}()
+	if err := client.RunContext(ctx); err == nil || err.Error() != "invalid_auth" {
+		t.Errorf("RunContext = %v, want invalid_auth", err)
+	}
+	if calls := s.Calls("apps.connections.open"); len(calls) != 1 {
+		t.Errorf("apps.connections.open called %d times, want 1", len(calls))
+	}
+}
+
+func TestManyConcurrentEnvelopes(t *testing.T) {
+	const n = 500
+	s, b := connected(t, Options{})
+	ctx := timeout(t, 20*time.Second)
+	go func() {
+		for {
+			select {
+			case evt := <-b.events:
+				if evt.Request != nil && evt.Request.EnvelopeID != "" {
+					_ = b.client.AckCtx(ctx, evt.Request.EnvelopeID, nil)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			env, err := s.SendSlashCommand(ctx, slack.SlashCommand{ChannelID: "C1", UserID: "U1", Text: string(rune('a' + i%26))})
+			if err == nil {
+				_, err = s.WaitAck(ctx, env.EnvelopeID)
+			}
+			if err == nil && len(s.Acks(env.EnvelopeID)) != 1 {
+				err = errors.New("envelope " + env.EnvelopeID + " acked more than once")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestWebAPI(t *testing.T) {
+	s := newServer(t, Options{BotUserID: "UBOT"})
+	api := newAPI(s, botToken)
+	ctx := timeout(t, 5*time.Second)
+
+	t.Run("auth.test", func(t *testing.T) {
+		resp, err := api.AuthTestContext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.UserID != "UBOT" || resp.BotID != "B1" || resp.TeamID != "T1" || resp.User != "coldtransfer" {
+			t.Errorf("auth.test = %+v", resp)
+		}
+	})
+
+	var parentTS string
+	t.Run("chat.postMessage", func(t *testing.T) {
+		blocks := slack.MsgOptionBlocks(slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*Cold transfer*", false, false), nil, nil))
+		ch, ts, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("Cold transfer requested", false), blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch != "C1" || ts == "" {
+			t.Errorf("postMessage = %q, %q", ch, ts)
+		}
+		parentTS = ts
+		_, reply, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("done", false), slack.MsgOptionTS(ts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reply <= ts {
+			t.Errorf("reply ts %q not after parent ts %q", reply, ts)
+		}
+		calls := s.Calls("chat.postMessage")
+		if len(calls) != 2 {
+			t.Fatalf("%d chat.postMessage calls recorded, want 2", len(calls))
+		}
+		c := calls[0]
+		if c.Arg("channel") != "C1" || c.Arg("text") != "Cold transfer requested" || !strings.Contains(c.Arg("blocks"), "*Cold transfer*") {
+			t.Errorf("recorded call = %+v", c.Form)
+		}
+		if c.Form.Has("token") || c.JSON != nil {
+			t.Errorf("recorded form keeps the token or has JSON: %+v", c)
+		}
+		if calls[1].Arg("thread_ts") != ts {
+			t.Errorf("reply thread_ts = %q, want %q", calls[1].Arg("thread_ts"), ts)
+		}
+	})
+
+	t.Run("chat.postEphemeral", func(t *testing.T) {
+		ts, err := api.PostEphemeralContext(ctx, "C1", "U1", slack.MsgOptionText("not allowed", false))
+		if err != nil || ts == "" {
+			t.Fatalf("postEphemeral = %q, %v", ts, err)
+		}
+		if c := s.Calls("chat.postEphemeral")[0]; c.Arg("user") != "U1" || c.Arg("channel") != "C1" || c.Arg("text") != "not allowed" {
+			t.Errorf("recorded call = %+v", c.Form)
+		}
+	})
+
+	t.Run("chat.update", func(t *testing.T) {
+		ch, ts, text, err := api.UpdateMessageContext(ctx, "C1", parentTS, slack.MsgOptionText("✅ transferred", false))
+		if err != nil || ch != "C1" || ts != parentTS || text != "✅ transferred" {
+			t.Errorf("update = %q %q %q %v", ch, ts, text, err)
+		}
+		_, _, _, err = api.UpdateMessageContext(ctx, "C1", "1.000001", slack.MsgOptionText("x", false))
+		assertSlackError(t, err, "message_not_found")
+	})
+
+	t.Run("views.open", func(t *testing.T) {
+		trigger := s.TriggerID()
+		view := slack.ModalViewRequest{
+			Type:            slack.VTModal,
+			CallbackID:      "cold_transfer",
+			Title:           slack.NewTextBlockObject(slack.PlainTextType, "Cold transfer", false, false),
+			Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Transfer", false, false),
+			PrivateMetadata: `{"channel":"C1"}`,
+			Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock("to",
+				slack.NewTextBlockObject(slack.PlainTextType, "Transfer to", false, false), nil,
+				slack.NewPlainTextInputBlockElement(nil, "to"))}},
+		}
+		resp, err := api.OpenViewContext(ctx, trigger, view)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(resp.View.ID, "V") || resp.View.CallbackID != "cold_transfer" ||
+			resp.View.PrivateMetadata != `{"channel":"C1"}` || resp.View.Title.Text != "Cold transfer" {
+			t.Errorf("view = %+v", resp.View)
+		}
+		c := s.Calls("views.open")[0]
+		if c.JSON == nil || c.Form != nil || c.Arg("trigger_id") != trigger || !strings.Contains(c.Arg("view"), `"callback_id":"cold_transfer"`) {
+			t.Errorf("recorded call = %s", c.JSON)
+		}
+
+		_, err = api.OpenViewContext(ctx, trigger, view)
+		assertSlackError(t, err, "exchanged_trigger_id")
+		_, err = api.OpenViewContext(ctx, "123.456.never-issued", view)
+		assertSlackError(t, err, "invalid_trigger_id")
+	})
+
+	t.Run("usergroups.users.list", func(t *testing.T) {
+		s.SetGroupMembers("S1", "U1", "U2")
+		s.SetGroupMembers("S2")
+		users, err := api.GetUserGroupMembersContext(ctx, "S1")
+		if err != nil || !slices.Equal(users, []string{"U1", "U2"}) {
+			t.Errorf("S1 members = %v, %v", users, err)
+		}
+		users, err = api.GetUserGroupMembersContext(ctx, "S2")
+		if err != nil || len(users) != 0 {
+			t.Errorf("S2 members = %v, %v", users, err)
+		}
+		_, err = api.GetUserGroupMembersContext(ctx, "S404")
+		assertSlackError(t, err, "no_such_subteam")
+		if got := s.Calls("usergroups.users.list")[0].Arg("usergroup"); got != "S1" {
+			t.Errorf("usergroup = %q", got)
+		}
+	})
+
+	t.Run("users.info", func(t *testing.T) {
+		u, err := api.GetUserInfoContext(ctx, "U1")
+		if err != nil || u.ID != "U1" {
+			t.Errorf("users.info = %+v, %v", u, err)
+		}
+	})
+
+	t.Run("response_url", func(t *testing.T) {
+		u := s.ResponseURL()
+		if err := slack.PostWebhookContext(ctx, u, &slack.WebhookMessage{Text: "not allowed", ResponseType: "ephemeral"}); err != nil {
+			t.Fatal(err)
+		}
+		// The chat.* path through a response URL parses Slack's text/plain "ok".
+		if _, _, err := api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(u, slack.ResponseTypeEphemeral), slack.MsgOptionText("again", false)); err != nil {
+			t.Fatal(err)
+		}
+		calls := s.Calls("response_url")
+		if len(calls) != 2 || calls[0].URL != u || calls[0].Form != nil ||
+			calls[0].Arg("text") != "not allowed" || calls[0].Arg("response_type") != "ephemeral" || calls[1].Arg("text") != "again" {
+			t.Errorf("response_url calls = %+v", calls)
+		}
+		if all := s.AllCalls(); all[len(all)-1].Method != "response_url" {
+			t.Errorf("AllCalls does not end with the response_url post: %v", all[len(all)-1].Method)
+		}
+	})
+
+	t.Run("unknown method", func(t *testing.T) {
+		resp, err := http.PostForm(s.APIURL()+"chat.meMessage", url.Values{"token": {botToken}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			OK    bool
+			Error string
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || body.OK || body.Error != "unknown_method" {
+			t.Errorf("answer = %+v, %v", body, err)
+		}
+		if len(s.Calls("chat.meMessage")) != 1 {
+			t.Error("unknown method not recorded")
+		}
+	})
+}
+
+func assertSlackError(t testing.TB, err error, want string) {
+	t.Helper()
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) || se.Err != want {
+		t.Errorf("error = %v (%T), want SlackErrorResponse %q", err, err, want)
+	}
+}
+
+func TestWrongTokenIsInvalidAuth(t *testing.T) {
+	s := newServer(t, Options{})
+	ctx := timeout(t, 5*time.Second)
+	_, err := newAPI(s, "xoxb-wrong").AuthTestContext(ctx)
+	assertSlackError(t, err, "invalid_auth")
+	_, _, err = newAPI(s, appToken).PostMessageContext(ctx, "C1", slack.MsgOptionText("x", false))
+	assertSlackError(t, err, "invalid_auth")
+	_, err = newAPI(s, "xoxb-wrong").OpenViewContext(ctx, s.TriggerID(), slack.ModalViewRequest{Type: slack.VTModal})
+	assertSlackError(t, err, "invalid_auth")
+	// apps.connections.open wants the app token, not the bot token.
+	_, _, err = slack.New(botToken, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken(botToken)).StartSocketModeContext(ctx)
+	assertSlackError(t, err, "invalid_auth")
+	if n := len(s.AllCalls()); n != 4 {
+		t.Errorf("%d calls recorded, want 4 (rejected calls are recorded too)", n)
+	}
+}
+
+func TestFailureInjection(t *testing.T) {
+	s := newServer(t, Options{})
+	api := newAPI(s, botToken)
+	ctx := timeout(t, 5*time.Second)
+	post := func() error {
+		_, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("x", false))
+		return err
+	}
+
+	s.Fail("chat.postMessage", Failure{Status: http.StatusTooManyRequests, RetryAfter: 1})
+	var rl *slack.RateLimitedError
+	if err := post(); !errors.As(err, &rl) || rl.RetryAfter != time.Second {
+		t.Errorf("error = %v, want *slack.RateLimitedError after 1s", err)
+	}
+
+	s.Fail("chat.postMessage", Failure{Status: http.StatusInternalServerError, Times: 2})
+	for range 2 {
+		var sc slack.StatusCodeError
+		if err := post(); !errors.As(err, &sc) || sc.Code != 500 {
+			t.Errorf("error = %v, want slack.StatusCodeError 500", err)
+		}
+	}
+
+	s.Fail("chat.postMessage", Failure{Error: "not_in_channel"})
+	assertSlackError(t, post(), "not_in_channel")
+
+	if err := post(); err != nil {
+		t.Errorf("after the queued failures: %v", err)
+	}
+	if n := len(s.Calls("chat.postMessage")); n != 5 {
+		t.Errorf("%d calls recorded, want 5", n)
+	}
+
+	s.SetNotInChannel("CPRIV")
+	_, _, err := api.PostMessageContext(ctx, "CPRIV", slack.MsgOptionText("x", false))
+	assertSlackError(t, err, "not_in_channel")
+
+	s.Fail("response_url", Failure{Status: http.StatusNotFound})
+	if err := slack.PostWebhookContext(ctx, s.ResponseURL(), &slack.WebhookMessage{Text: "x"}); err == nil {
+		t.Error("response_url failure not injected")
+	}
+}
+
+func TestFailureDelay(t *testing.T) {
+	s := newServer(t, Options{})
+	api := newAPI(s, botToken)
+
+	s.Fail("auth.test", Failure{Delay: time.Hour})
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := api.AuthTestContext(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error = %v, want the client's deadline", err)
+	}
+
+	// A pure delay answers normally afterwards.
+	s.Fail("auth.test", Failure{Delay: 20 * time.Millisecond})
+	start := time.Now()
+	if _, err := api.AuthTestContext(timeout(t, 5*time.Second)); err != nil || time.Since(start) < 20*time.Millisecond {
+		t.Errorf("delayed auth.test = %v after %v", err, time.Since(start))
+	}
+}
+
+func TestWaitCalls(t *testing.T) {
+	s := newServer(t, Options{})
+	api := newAPI(s, botToken)
+	ctx := timeout(t, 5*time.Second)
+
+	type result struct {
+		calls []Call
+		err   error
+	}
+	counted := make(chan result, 1)
+	go func() {
+		calls, err := s.WaitCalls(ctx, "chat.postMessage", 3)
+		counted <- result{calls, err}
+	}()
+	matched := make(chan Call, 1)
+	go func() {
+		c, err := s.WaitCall(ctx, "chat.postMessage", func(c Call) bool { return c.Arg("text") == "two" })
+		if err != nil {
+			t.Error(err)
+		}
+		matched <- c
+	}()
+	for _, text := range []string{"one", "two", "three"} {
+		if _, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText(text, false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := <-counted; r.err != nil || len(r.calls) != 3 {
+		t.Errorf("WaitCalls = %d calls, %v", len(r.calls), r.err)
+	}
+	if c := <-matched; c.Arg("text") != "two" {
+		t.Errorf("WaitCall matched %q", c.Arg("text"))
+	}
+	// Already there: no wait.
+	if c, err := s.WaitCall(ctx, "chat.postMessage", func(c Call) bool { return c.Arg("text") == "one" }); err != nil || c.Arg("text") != "one" {
+		t.Errorf("WaitCall on a past call = %v, %v", c, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if calls, err := s.WaitCalls(short, "chat.postMessage", 4); !errors.Is(err, context.DeadlineExceeded) || len(calls) != 3 {
+		t.Errorf("WaitCalls past its deadline = %d calls, %v", len(calls), err)
+	}
+}
+
+func TestCloseLeavesNothingRunning(t *testing.T) {
+	s := New(Options{BotToken: botToken, AppToken: appToken, PingInterval: 10 * time.Millisecond})
+	b := startBot(t, s)
+	ctx := timeout(t, 5*time.Second)
+	if err := s.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	waiting := make(chan error, 2)
+	go func() { _, err := s.WaitCalls(ctx, "never.called", 1); waiting <- err }()
+	go func() { _, err := s.WaitAck(ctx, "never-sent"); waiting <- err }()
+	s.Fail("auth.test", Failure{Delay: time.Hour})
+	delayed := make(chan error, 1)
+	go func() { _, err := newAPI(s, botToken).AuthTestContext(ctx); delayed <- err }()
+	if _, err := s.WaitCalls(ctx, "auth.test", 1); err != nil {
+		t.Fatal(err)
+	}
+
+	s.Close()
+	s.Close() // idempotent
+	for range 2 {
+		if err := <-waiting; !errors.Is(err, ErrClosed) {
+			t.Errorf("pending wait = %v, want ErrClosed", err)
+		}
+	}
+	if err := <-delayed; err == nil {
+		t.Error("delayed call succeeded after Close")
+	}
+	if err := s.Send(ctx, Envelope{EnvelopeID: "x"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after Close = %v, want ErrClosed", err)
+	}
+	_ = b
+
+	// Close waited for every goroutine; the last may still be unwinding
+	// its deferred Done.
+	waitFor(t, ctx, "the server's goroutines to end", func() bool {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		return !strings.Contains(stacks, "fakeslack.(*Server)") && !strings.Contains(stacks, "fakeslack.(*wsConn)")
+	})
+}
+
+func BenchmarkEnvelopeAck(b *testing.B) {
+	s := newServer(b, Options{})
+	bt := startBot(b, s)
+	ctx := timeout(b, time.Minute)
+	if err := s.WaitConnected(ctx); err != nil {
+		b.Fatal(err)
+	}
+	go func() {
+		for {
+			select {
+			case evt := <-bt.events:
+				if evt.Request != nil && evt.Request.EnvelopeID != "" {
+					_ = bt.client.AckCtx(ctx, evt.Request.EnvelopeID, nil)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			env, err := s.SendSlashCommand(ctx, slack.SlashCommand{ChannelID: "C1", UserID: "U1"})
+			if err == nil {
+				_, err = s.WaitAck(ctx, env.EnvelopeID)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkPostMessage(b *testing.B) {
+	s := newServer(b, Options{})
+	api := slack.New(botToken, slack.OptionAPIURL(s.APIURL()),
+		slack.OptionHTTPClient(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}))
+	ctx := timeout(b, time.Minute)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("x", false)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,425 @@
+// Package plivo is a small client for Plivo's PHLO Multi-Party Call node,
+// and the parser of the endpoints (phone numbers and SIP URIs) it is given.
+package plivo
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// NumberFormat is how phone numbers are written in requests to Plivo. It must
+// match how the members joined the call, or Plivo will not find them.
+type NumberFormat string
+
+// The number formats Plivo accepts.
+const (
+	FormatE164   NumberFormat = "e164"   // +14152225555
+	FormatDigits NumberFormat = "digits" // 14152225555
+)
+
+// ParseNumberFormat returns the NumberFormat named s, which must be exactly
+// "e164" or "digits".
+func ParseNumberFormat(s string) (NumberFormat, error) {
+	switch f := NumberFormat(s); f {
+	case FormatE164, FormatDigits:
+		return f, nil
+	}
+	return "", fmt.Errorf("number format must be %q or %q, not %s", FormatE164, FormatDigits, quote(s))
+}
+
+// Role is the role a new member takes on the Multi-Party Call.
+type Role string
+
+// The roles of a Multi-Party Call member.
+const (
+	RoleAgent    Role = "agent"
+	RoleCustomer Role = "customer"
+)
+
+// ParseRole returns the Role named s, ignoring case and surrounding space.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(strings.ToLower(strings.TrimSpace(s))); r {
+	case RoleAgent, RoleCustomer:
+		return r, nil
+	}
+	return "", fmt.Errorf("role must be %q or %q, not %s", RoleAgent, RoleCustomer, quote(strings.TrimSpace(s)))
+}
+
+func (r Role) valid() bool { return r == RoleAgent || r == RoleCustomer }
+
+// Endpoint is a normalised call member address: an international phone
+// number or a SIP URI. The zero value is the empty endpoint, which is never
+// the result of a successful parse. Endpoints are comparable with ==.
+type Endpoint struct {
+	addr string // canonical: "+14152225555" or "sip:alice@example.com"
+}
+
+// String returns the canonical form of e: "+14152225555" or
+// "sip:alice@example.com".
+func (e Endpoint) String() string { return e.addr }
+
+// IsSIP reports whether e is a SIP URI rather than a phone number.
+func (e Endpoint) IsSIP() bool { return strings.HasPrefix(e.addr, sipScheme) }
+
+// Format returns e as it is sent to Plivo: a phone number as +E.164 or as
+// digits only, depending on f; a SIP URI unchanged.
+func (e Endpoint) Format(f NumberFormat) string {
+	if f == FormatDigits && !e.IsSIP() {
+		return strings.TrimPrefix(e.addr, "+")
+	}
+	return e.addr
+}
+
+const (
+	// maxEndpointLen bounds the input before any other work, and with it
+	// every canonical form, which is never longer than its input.
+	maxEndpointLen = 256
+	// maxEcho bounds how much of a refused input an error message repeats.
+	maxEcho = 64
+
+	sipScheme = "sip:"
+	telScheme = "tel:"
+
+	minDigits = 8
+	maxDigits = 15
+
+	validForms = "give a phone number like +14152225555 or a SIP URI like sip:alice@example.com"
+	sipForm    = "write it as sip:user@host, e.g. sip:alice@example.com"
+)
+
+var errEmpty = errors.New("is empty: " + validForms)
+
+// ParseEndpoint parses s as a phone number in international form or a SIP
+// URI, as a supervisor types it or as Slack delivers it (possibly wrapped as
+// a link, <tel:+14152225555|+1 415 222 5555>), and returns it normalised.
+// The error says what is wrong and what a valid value looks like.
+func ParseEndpoint(s string) (Endpoint, error) {
+	if len(s) > maxEndpointLen {
+		return Endpoint{}, fmt.Errorf("%s is %d bytes long: a phone number or SIP URI has at most %d characters", quote(s), len(s), maxEndpointLen)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Endpoint{}, errEmpty
+	}
+	s, err := unwrapLink(s)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	if s == "" {
+		return Endpoint{}, errEmpty
+	}
+	if number, ok := cutPrefixFold(s, telScheme); ok {
+		return parsePhone(strings.TrimSpace(number))
+	}
+	if _, ok := cutPrefixFold(s, sipScheme); ok {
+		return parseSIP(s)
+	}
+	switch c := s[0]; {
+	case c == '+' || c == '(' || isASCIIDigit(c):
+		return parsePhone(s)
+	case strings.ContainsAny(s, ":@"):
+		return Endpoint{}, fmt.Errorf("%s is not a SIP URI: %s", quote(s), sipForm)
+	}
+	return Endpoint{}, fmt.Errorf("%s is not a phone number or SIP URI: %s", quote(s), validForms)
+}
+
+// unwrapLink returns the target of a Slack link, <target|label> or <target>,
+// or s itself when it is not a link.
+func unwrapLink(s string) (string, error) {
+	if s[0] != '<' {
+		return s, nil
+	}
+	if len(s) < 2 || s[len(s)-1] != '>' {
+		return "", fmt.Errorf("%s starts a link with < but does not end it with >: %s", quote(s), validForms)
+	}
+	inner := s[1 : len(s)-1]
+	if strings.ContainsAny(inner, "<>") {
+		return "", fmt.Errorf("%s is not a phone number or SIP URI: %s", quote(s), validForms)
+	}
+	target, _, _ := strings.Cut(inner, "|")
+	return strings.TrimSpace(target), nil
+}
+
+// parsePhone parses an international phone number: + then 8 to 15 digits,
+// the first not 0, with separators that are dropped.
+func parsePhone(s string) (Endpoint, error) {
+	rest, plus := strings.CutPrefix(s, "+")
+	var digits [maxDigits]byte
+	n := 0
+	for i, r := range rest {
+		switch {
+		case r < utf8.RuneSelf && isASCIIDigit(byte(r)):
+			if n < len(digits) {
+				digits[n] = byte(r)
+			}
+			n++
+		case isPhoneSeparator(r):
+		case !plus:
+			// Without a +, anything but digits means this was never meant
+			// to be a phone number.
+			return Endpoint{}, fmt.Errorf("%s is not a phone number or SIP URI: %s", quote(s), validForms)
+		case unicode.IsDigit(r):
+			return Endpoint{}, fmt.Errorf("%s contains %s, which is not a digit from 0 to 9: write the number with digits 0-9 after the +", quote(s), quote(runeAt(rest, i)))
+		default:
+			return Endpoint{}, fmt.Errorf("%s contains %s, which is not allowed in a phone number: use digits, spaces, -, . and ( ) after the +", quote(s), quote(runeAt(rest, i)))
+		}
+	}
+	switch {
+	case !plus:
+		return Endpoint{}, fmt.Errorf("%s has no country code: write it in international form with + and the country code, e.g. +14152225555", quote(s))
+	case n < minDigits || n > maxDigits:
+		return Endpoint{}, fmt.Errorf("%s has %d digits: an international number has %d to %d digits after the +", quote(s), n, minDigits, maxDigits)
+	case digits[0] == '0':
+		return Endpoint{}, fmt.Errorf("%s has 0 after the +: an international number starts with its country code, e.g. +14152225555", quote(s))
+	}
+	return Endpoint{addr: "+" + string(digits[:n])}, nil
+}
+
+func isPhoneSeparator(r rune) bool {
+	switch r {
+	case ' ', '\t', '\u00a0', '-', '.', '(', ')':
+		return true
+	}
+	return false
+}
+
+// parseSIP parses sip:user@host[:port], s starting with the scheme in any
+// case.
+func parseSIP(s string) (Endpoint, error) {
+	rest := s[len(sipScheme):]
+	switch strings.Count(rest, "@") {
+	case 0:
+		return Endpoint{}, fmt.Errorf("%s is not a SIP URI: %s", quote(s), sipForm)
+	case 1:
+	default:
+		return Endpoint{}, fmt.Errorf("%s has more than one @: %s", quote(s), sipForm)
+	}
+	user, hostport, _ := strings.Cut(rest, "@")
+	if user == "" {
+		return Endpoint{}, fmt.Errorf("%s has no user before the @: %s", quote(s), sipForm)
+	}
+	if err := checkSIPUser(user); err != nil {
+		return Endpoint{}, fmt.Errorf("%s %w: %s", quote(s), err, sipForm)
+	}
+	if hostport == "" {
+		return Endpoint{}, fmt.Errorf("%s has no host after the @: %s", quote(s), sipForm)
+	}
+	if strings.ContainsAny(hostport, ";?") {
+		return Endpoint{}, fmt.Errorf("%s has parameters after the host, which are not supported: write it as sip:user@host or sip:user@host:port", quote(s))
+	}
+	if err := checkHostPort(hostport); err != nil {
+		return Endpoint{}, fmt.Errorf("%s %w", quote(s), err)
+	}
+	// Every byte was checked to be ASCII, so ToLower touches only A-Z.
+	return Endpoint{addr: sipScheme + user + "@" + strings.ToLower(hostport)}, nil
+}
+
+// checkSIPUser checks the user part against RFC 3261: unreserved characters,
+// %HH escapes and user-unreserved characters.
+func checkSIPUser(user string) error {
+	for i := 0; i < len(user); i++ {
+		c := user[i]
+		switch {
+		case isASCIIAlnum(c) || strings.IndexByte("-_.!~*'()&=+$,;?/", c) >= 0:
+		case c == '%':
+			if i+2 >= len(user) || !isHex(user[i+1]) || !isHex(user[i+2]) {
+				return fmt.Errorf("has a bad escape %s in the user part, where %% must be followed by two hex digits", quote(user[i:min(i+3, len(user))]))
+			}
+			i += 2
+		default:
+			return fmt.Errorf("contains %s in the user part, which is not allowed in a SIP URI", quote(runeAt(user, i)))
+		}
+	}
+	return nil
+}
+
+// checkHostPort checks host[:port], where host is a host name, an IPv4
+// address or an IPv6 address in brackets.
+func checkHostPort(hostport string) error {
+	host, port := hostport, ""
+	if strings.HasPrefix(hostport, "[") {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return fmt.Errorf("has an invalid host %s: close an IPv6 address with ]", quote(hostport))
+		}
+		host = hostport[:end+1]
+		after := hostport[end+1:]
+		if after != "" {
+			var ok bool
+			if port, ok = strings.CutPrefix(after, ":"); !ok {
+				return fmt.Errorf("has an invalid host %s: only :port may follow the host", quote(hostport))
+			}
+			if port == "" {
+				return fmt.Errorf("has an empty port: write a number from 1 to 65535 after the :, or no :")
+			}
+		}
+		addr, err := netip.ParseAddr(host[1:end])
+		if err != nil || !addr.Is6() || addr.Zone() != "" {
+			return fmt.Errorf("has an invalid IPv6 address %s: write it like [2001:db8::1]", quote(host))
+		}
+	} else {
+		switch strings.Count(hostport, ":") {
+		case 0:
+		case 1:
+			host, port, _ = strings.Cut(hostport, ":")
+			if port == "" {
+				return fmt.Errorf("has an empty port: write a number from 1 to 65535 after the :, or no :")
+			}
+		default:
+			return fmt.Errorf("has an invalid host %s: write an IPv6 address in brackets, e.g. sip:alice@[2001:db8::1]", quote(hostport))
+		}
+		if !isHostname(host) && !isIPv4(host) {
+			return fmt.Errorf("has an invalid host %s: give a host name like example.com, an IPv4 address, or an IPv6 address in [ ]", quote(host))
+		}
+	}
+	if port != "" && !isPort(port) {
+		return fmt.Errorf("has an invalid port %s: use a number from 1 to 65535", quote(port))
+	}
+	return nil
+}
+
+// isHostname reports whether s is a host name as RFC 3261 defines it: labels
+// of letters, digits and inner hyphens, the last one starting with a letter.
+func isHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if !isASCIIAlnum(l[i]) && l[i] != '-' {
+				return false
+			}
+		}
+	}
+	top := labels[len(labels)-1]
+	return isASCIILetter(top[0])
+}
+
+func isIPv4(s string) bool {
+	addr, err := netip.ParseAddr(s)
+	return err == nil && addr.Is4()
+}
+
+// isPort reports whether s is a decimal port from 1 to 65535 without
+// leading zeros.
+func isPort(s string) bool {
+	if len(s) > 5 || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isASCIIDigit(s[i]) {
+			return false
+		}
+	}
+	n, err := strconv.Atoi(s)
+	return err == nil && n <= 65535
+}
+
+func isASCIIDigit(c byte) bool  { return '0' <= c && c <= '9' }
+func isASCIILetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+func isASCIIAlnum(c byte) bool  { return isASCIIDigit(c) || isASCIILetter(c) }
+func isHex(c byte) bool         { return isASCIIDigit(c) || ('a' <= c|0x20 && c|0x20 <= 'f') }
+
+// cutPrefixFold is strings.CutPrefix ignoring ASCII case only: Unicode case
+// folding would let "ſip:" pass for "sip:".
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) {
+		return s, false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return s, false
+		}
+	}
+	return s[len(prefix):], true
+}
+
+// runeAt returns the character that starts at byte i of s, or the single
+// byte there when it is not valid UTF-8.
+func runeAt(s string, i int) string {
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return s[i : i+size]
+}
+
+// quote renders user input for an error message: quoted as %q does, so
+// that control characters show as escapes, and cut after maxEcho bytes of
+// quoted text.
+func quote(s string) string {
+	buf := make([]byte, 0, min(len(s), maxEcho)+8)
+	buf = append(buf, '"')
+	for i := 0; i < len(s); {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		q := strconv.Quote(s[i : i+size])
+		if len(buf)-1+len(q)-2 > maxEcho {
+			return string(append(buf, "\"…"...))
+		}
+		buf = append(buf, q[1:len(q)-1]...)
+		i += size
+	}
+	return string(append(buf, '"'))
+}
+
+// FieldError is a problem with one field of a transfer request.
+type FieldError struct {
+	// Field is "to" or "trigger_source", which are also the block ids of the
+	// bot's modal.
+	Field string
+	// Err says what is wrong with the field's value.
+	Err error
+}
+
+// Error renders "<field>: <message>".
+func (e *FieldError) Error() string {
+	if e.Err == nil {
+		return e.Field + ": invalid"
+	}
+	return e.Field + ": " + e.Err.Error()
+}
+
+// Unwrap returns the problem with the field's value.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// The fields of a transfer request, named as in Plivo's request body.
+const (
+	fieldTo            = "to"
+	fieldTriggerSource = "trigger_source"
+)
+
+// ParseTransfer parses and normalises both endpoints of a transfer: to, the
+// destination, and triggerSource, the agent on the call who leaves it.
+//
+// A non-nil error is an errors.Join of *FieldError values, one per bad field,
+// so that both are reported when both are bad. When both parse but are the
+// same endpoint, the error is one *FieldError for "to".
+func ParseTransfer(to, triggerSource string) (toEP, triggerEP Endpoint, err error) {
+	toEP, toErr := ParseEndpoint(to)
+	triggerEP, triggerErr := ParseEndpoint(triggerSource)
+	var errs []error
+	if toErr != nil {
+		errs = append(errs, &FieldError{Field: fieldTo, Err: toErr})
+	}
+	if triggerErr != nil {
+		errs = append(errs, &FieldError{Field: fieldTriggerSource, Err: triggerErr})
+	}
+	if errs == nil && toEP == triggerEP {
+		errs = append(errs, &FieldError{Field: fieldTo, Err: fmt.Errorf(
+			"%s is also the agent on the call: the destination must differ from the agent on the call", toEP)})
+	}
+	if errs != nil {
+		return Endpoint{}, Endpoint{}, errors.Join(errs...)
+	}
+	return toEP, triggerEP, nil
+}

@@ -1,0 +1,252 @@
+package slackbot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/slack-go/slack"
+	"go.uber.org/zap"
+)
+
+// APIConfig is how the bot reaches Slack's Web API.
+type APIConfig struct {
+	BotToken string // xoxb-…
+	AppToken string // xapp-…, for apps.connections.open
+	URL      string // Web API base URL, ending with "/"
+
+	// HTTPClient sends every request; nil means a client with a 10 s
+	// timeout per attempt.
+	HTTPClient *http.Client
+	// RetryBaseDelay is the first backoff after a 5xx or a network error;
+	// 0 means 250 ms. Tests shorten it.
+	RetryBaseDelay time.Duration
+}
+
+// API is the bot's Slack Web API client. Every request it sends, including
+// posts to a slash command's response_url, goes through one retry policy:
+// 429 waits for Retry-After, 5xx and network errors back off and try again.
+type API struct {
+	client *slack.Client
+	http   *retryingDoer
+}
+
+// NewAPI returns a Web API client for cfg.
+func NewAPI(cfg APIConfig) *API {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	doer := &retryingDoer{
+		client:        hc,
+		maxAttempts:   5,
+		baseDelay:     cfg.RetryBaseDelay,
+		maxDelay:      5 * time.Second,
+		maxRetryAfter: 30 * time.Second,
+	}
+	if doer.baseDelay <= 0 {
+		doer.baseDelay = 250 * time.Millisecond
+	}
+	return &API{
+		client: slack.New(cfg.BotToken,
+			slack.OptionAPIURL(cfg.URL),
+			slack.OptionAppLevelToken(cfg.AppToken),
+			slack.OptionHTTPClient(doer),
+		),
+		http: doer,
+	}
+}
+
+// GroupMembers lists the user ids in a Slack user group
+// (usergroups.users.list). It makes *API an authz.GroupSource.
+func (a *API) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	members, err := a.client.GetUserGroupMembersContext(ctx, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("usergroups.users.list: %w", err)
+	}
+	return members, nil
+}
+
+// Identity is who the bot token belongs to, as auth.test says.
+type Identity struct {
+	UserID string
+	BotID  string
+	Team   string
+	TeamID string
+}
+
+// TokenRejectedError says that Slack refused one of the tokens: restarting
+// will not help, the operator must fix the variable.
+type TokenRejectedError struct {
+	Variable string // SLACK_BOT_TOKEN or SLACK_APP_TOKEN
+	Code     string // Slack's error code, e.g. invalid_auth
+}
+
+func (e *TokenRejectedError) Error() string {
+	hint := "check that it is copied whole and that the app is still installed"
+	switch e.Code {
+	case "missing_scope":
+		hint = "give the app-level token the connections:write scope"
+	case "not_allowed_token_type":
+		hint = "it is the wrong kind of token"
+	case "token_revoked", "account_inactive":
+		hint = "reinstall the app and copy the new token"
+	}
+	return fmt.Sprintf("Slack rejected %s (%s): %s", e.Variable, e.Code, hint)
+}
+
+// rejectedTokenCodes are the Slack errors that mean a token will never work.
+var rejectedTokenCodes = map[string]bool{
+	"invalid_auth":           true,
+	"not_authed":             true,
+	"account_inactive":       true,
+	"token_revoked":          true,
+	"token_expired":          true,
+	"not_allowed_token_type": true,
+	"missing_scope":          true,
+}
+
+// tokenRejected returns a *TokenRejectedError for variable when err is a
+// Slack error that no retry can fix, and nil otherwise.
+func tokenRejected(variable string, err error) error {
+	if resp, ok := errors.AsType[slack.SlackErrorResponse](err); ok && rejectedTokenCodes[resp.Err] {
+		return &TokenRejectedError{Variable: variable, Code: resp.Err}
+	}
+	return nil
+}
+
+// CheckAuth calls auth.test with the bot token. A token Slack rejects ends it
+// with a *TokenRejectedError; an unreachable Slack is retried with backoff,
+// logged each time, until ctx ends.
+func (a *API) CheckAuth(ctx context.Context, log *zap.Logger) (Identity, error) {
+	delay := time.Second
+	for {
+		resp, err := a.client.AuthTestContext(ctx)
+		if err == nil {
+			return Identity{UserID: resp.UserID, BotID: resp.BotID, Team: resp.Team, TeamID: resp.TeamID}, nil
+		}
+		if rejected := tokenRejected("SLACK_BOT_TOKEN", err); rejected != nil {
+			return Identity{}, rejected
+		}
+		if ctx.Err() != nil {
+			return Identity{}, fmt.Errorf("auth.test: %w", ctx.Err())
+		}
+		log.Warn("slack unreachable, retrying auth.test", zap.Error(err), zap.Duration("retry_in", delay))
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return Identity{}, fmt.Errorf("auth.test: %w", ctx.Err())
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
+}
+
+// respond posts an ephemeral message to a slash command's response_url. It
+// works in any conversation the command was typed in, even a private channel
+// the bot is not a member of.
+func (a *API) respond(ctx context.Context, responseURL, text string) error {
+	body, err := json.Marshal(struct {
+		ResponseType    string `json:"response_type"`
+		ReplaceOriginal bool   `json:"replace_original"`
+		Text            string `json:"text"`
+	}{"ephemeral", false, text})
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("response_url: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.http.Do(req)
+	if err != nil {
+		// A response_url is a credential of sorts: keep it out of the error.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
+		return fmt.Errorf("response_url: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("response_url: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// retryingDoer sends HTTP requests to Slack and retries the ones Slack asks
+// us to retry. slack-go's own retry wrapper only serves *slack.Client, and
+// response_url posts need the same policy, so the bot has this one doer for
+// both.
+type retryingDoer struct {
+	client        *http.Client
+	maxAttempts   int
+	baseDelay     time.Duration
+	maxDelay      time.Duration
+	maxRetryAfter time.Duration
+}
+
+// Do sends req, retrying a 429 after its Retry-After, and a 5xx or a network
+// error after an exponential backoff with jitter. It gives up after
+// maxAttempts, when the wait would outlast req's context, or when the body
+// cannot be sent again.
+func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req.Body = body
+		}
+		resp, err := d.client.Do(req)
+		wait, retry := d.retryAfter(attempt, resp, err)
+		if !retry || ctx.Err() != nil || (req.Body != nil && req.GetBody == nil) {
+			return resp, err
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return resp, err
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// retryAfter says whether the outcome of attempt is worth another try, and
+// after how long.
+func (d *retryingDoer) retryAfter(attempt int, resp *http.Response, err error) (time.Duration, bool) {
+	if attempt >= d.maxAttempts {
+		return 0, false
+	}
+	switch {
+	case err != nil:
+		return d.backoff(attempt), true
+	case resp.StatusCode == http.StatusTooManyRequests:
+		secs, perr := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if perr != nil || secs < 1 {
+			secs = 1
+		}
+		return min(time.Duration(secs)*time.Second, d.maxRetryAfter), true
+	case resp.StatusCode >= 500:
+		return d.backoff(attempt), true
+	}
+	return 0, false
+}
+
+func (d *retryingDoer) backoff(attempt int) time.Duration {
+	wait := min(d.baseDelay<<(attempt-1), d.maxDelay)
+	return wait + rand.N(wait/2+1)
+}

@@ -1,0 +1,91 @@
+package slackbot
+
+import (
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/plivo"
+)
+
+// Outcomes of a request, as the audit line names them.
+const (
+	outcomeTransferred  = "transferred"
+	outcomeDryRun       = "dry_run"
+	outcomeFailed       = "failed"
+	outcomeUnknown      = "unknown" // Plivo may or may not have acted
+	outcomeRefused      = "refused"
+	outcomeNotAnnounced = "not_announced"
+	outcomeInvalid      = "invalid"
+	outcomeBusy         = "busy"
+)
+
+// auditEntry gathers what the one `transfer` log line of a request says
+// (SPEC §8). It is filled as the request goes and written once, by
+// (*Bot).audit.
+type auditEntry struct {
+	start     time.Time
+	path      string
+	requester string
+	channel   string
+	transfer  transfer
+	decision  *authz.Decision
+	outcome   string
+	result    plivo.Result
+	err       error  // why the request failed, if it did
+	problem   string // for invalid input: what was wrong
+	replyErr  error  // the thread reply could not be posted
+}
+
+// audit writes the entry's `transfer` line. A result that could not be
+// posted in the thread is logged at error level, so that it is not lost.
+func (b *Bot) audit(e *auditEntry) {
+	apiID, status := e.result.APIID, e.result.Status
+	errText, cause := e.problem, ""
+	if e.err != nil {
+		errText = e.err.Error()
+		if pe, ok := errors.AsType[*plivo.Error](e.err); ok {
+			apiID, status = pe.APIID, pe.Status
+			if c := errors.Unwrap(pe); c != nil {
+				cause = c.Error() // for the operator: which network error, exactly
+			}
+		}
+	}
+	decision, reason := "", ""
+	if e.decision != nil {
+		decision, reason = "refused", e.decision.Reason
+		if e.decision.Allowed {
+			decision = "allowed"
+		}
+	}
+	fields := []zap.Field{
+		zap.String("requester", e.requester),
+		zap.String("channel", e.channel),
+		zap.String("path", e.path),
+		zap.String("to", e.transfer.to.String()),
+		zap.String("trigger_source", e.transfer.triggerSource.String()),
+		zap.String("role", string(e.transfer.role)),
+		zap.String("decision", decision),
+		zap.String("reason", reason),
+		zap.String("outcome", e.outcome),
+		zap.String("api_id", apiID),
+		zap.Int("plivo_status", status),
+		zap.String("error", errText),
+		zap.Duration("duration", time.Since(e.start)),
+	}
+	if cause != "" {
+		fields = append(fields, zap.String("cause", cause))
+	}
+	level := zapcore.InfoLevel
+	switch {
+	case e.replyErr != nil:
+		level = zapcore.ErrorLevel
+		fields = append(fields, zap.String("reply_error", e.replyErr.Error()))
+	case e.outcome != outcomeTransferred && e.outcome != outcomeDryRun:
+		level = zapcore.WarnLevel
+	}
+	b.log.Log(level, "transfer", fields...)
+}

@@ -1,0 +1,255 @@
+// Package slackbot is the bot's Slack side: it takes /transfer commands and
+// form submissions over Socket Mode, and answers in the channel and to the
+// requester. Who may transfer and how a transfer is made are behind the
+// small interfaces Authorizer and Transferer.
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+	"go.uber.org/zap"
+
+	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/plivo"
+)
+
+// Authorizer decides whether a user may transfer calls in a channel.
+type Authorizer interface {
+	Decide(ctx context.Context, userID, channelID string) authz.Decision
+}
+
+// Transferer cold-transfers a live call.
+type Transferer interface {
+	ColdTransfer(ctx context.Context, to, triggerSource plivo.Endpoint, role plivo.Role) (plivo.Result, error)
+}
+
+// Config holds the bot's settings; zero values take the defaults.
+type Config struct {
+	// DryRun does everything but the Plivo request, and says so.
+	DryRun bool
+	// NumberFormat is how a dry run shows the numbers it would have sent.
+	NumberFormat plivo.NumberFormat
+	// MaxInFlight bounds the requests being worked on at once; past it,
+	// requesters are told to retry. Default 256.
+	MaxInFlight int
+	// ShutdownGrace is how long Run waits for in-flight transfers to finish
+	// and post their replies once its context ends. Default 25 s.
+	ShutdownGrace time.Duration
+	// SlackTimeout bounds one Web API call, retries included. Default 30 s.
+	SlackTimeout time.Duration
+	// PingInterval is how long the Socket Mode client waits for Slack's
+	// ping before it reconnects. Default: slack-go's 30 s.
+	PingInterval time.Duration
+}
+
+// Bot answers /transfer over Socket Mode.
+type Bot struct {
+	cfg        Config
+	api        *API
+	sm         *socketmode.Client
+	authorizer Authorizer
+	transferer Transferer
+	log        *zap.Logger
+
+	botUserID string // learnt by CheckAuth, to say whom to invite
+
+	seen     *seenSet      // envelope, trigger and view ids already taken
+	slots    chan struct{} // one token per request in flight
+	inflight sync.WaitGroup
+	ready    atomic.Bool
+
+	// work is the context of in-flight requests. It outlives Run's context,
+	// so that a shutdown lets them finish, and ends when the grace is over.
+	work       context.Context
+	cancelWork context.CancelFunc
+}
+
+// New returns a bot that talks to Slack through api.
+func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log *zap.Logger) *Bot {
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 25 * time.Second
+	}
+	if cfg.SlackTimeout <= 0 {
+		cfg.SlackTimeout = 30 * time.Second
+	}
+	opts := []socketmode.Option{socketmode.OptionLog(zap.NewStdLog(log.Named("socketmode")))}
+	if cfg.PingInterval > 0 {
+		opts = append(opts, socketmode.OptionPingInterval(cfg.PingInterval))
+	}
+	work, cancel := context.WithCancel(context.Background())
+	return &Bot{
+		cfg:        cfg,
+		api:        api,
+		sm:         socketmode.New(api.client, opts...),
+		authorizer: authorizer,
+		transferer: transferer,
+		log:        log,
+		seen:       newSeenSet(time.Hour, 100_000),
+		slots:      make(chan struct{}, cfg.MaxInFlight),
+		work:       work,
+		cancelWork: cancel,
+	}
+}
+
+// CheckAuth checks the bot token with auth.test (see API.CheckAuth) and
+// learns the bot's own user id. Call it before Run.
+func (b *Bot) CheckAuth(ctx context.Context) (Identity, error) {
+	id, err := b.api.CheckAuth(ctx, b.log)
+	b.botUserID = id.UserID
+	return id, err
+}
+
+// Ready reports whether the bot holds a live Socket Mode connection.
+func (b *Bot) Ready() bool { return b.ready.Load() }
+
+// Run connects to Slack and serves requests until ctx ends, then stops
+// taking new work, lets in-flight transfers finish and post their replies
+// (up to the shutdown grace), and returns nil. It returns early with a
+// *TokenRejectedError when Slack refuses the app-level token.
+func (b *Bot) Run(ctx context.Context) error {
+	conn, disconnect := context.WithCancel(ctx)
+	defer disconnect()
+	runErr := make(chan error, 1)
+	go func() { runErr <- b.sm.RunContext(conn) }()
+
+	var fatal error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-runErr:
+			runErr = nil
+			fatal = socketModeError(err)
+			break loop
+		case evt := <-b.sm.Events:
+			if fatal = b.handle(evt); fatal != nil {
+				break loop
+			}
+		}
+	}
+
+	b.ready.Store(false)
+	disconnect()
+	if runErr != nil {
+		<-runErr
+	}
+	b.drain()
+	return fatal
+}
+
+// drain waits for in-flight requests, for the shutdown grace at most; then
+// it cancels them and gives them a moment to log what became of them.
+func (b *Bot) drain() {
+	done := make(chan struct{})
+	go func() {
+		b.inflight.Wait()
+		close(done)
+	}()
+	b.log.Info("stopping: waiting for in-flight transfers", zap.Int("in_flight", len(b.slots)))
+	select {
+	case <-done:
+		return
+	case <-time.After(b.cfg.ShutdownGrace):
+	}
+	b.log.Error("shutdown grace over: cancelling in-flight transfers",
+		zap.Int("in_flight", len(b.slots)), zap.Duration("grace", b.cfg.ShutdownGrace))
+	b.cancelWork()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// socketModeError turns what RunContext returned into Run's error.
+func socketModeError(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if rejected := tokenRejected("SLACK_APP_TOKEN", err); rejected != nil {
+		return rejected
+	}
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok && sc.Code == http.StatusNotFound {
+		return &TokenRejectedError{Variable: "SLACK_APP_TOKEN", Code: "HTTP 404 from apps.connections.open"}
+	}
+	return fmt.Errorf("socket mode: %w", err)
+}
+
+// handle routes one Socket Mode event. It runs on the event loop, so it
+// must never wait on the network: requests are acked here and worked on in
+// their own goroutines.
+func (b *Bot) handle(evt socketmode.Event) error {
+	switch evt.Type {
+	case socketmode.EventTypeHello:
+		b.ready.Store(true)
+		b.log.Info("connected to Slack")
+	case socketmode.EventTypeConnecting:
+		b.ready.Store(false)
+		b.log.Debug("connecting to Slack")
+	case socketmode.EventTypeConnectionError:
+		b.ready.Store(false)
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			// slack-go retries these forever; a refused token never heals.
+			if rejected := tokenRejected("SLACK_APP_TOKEN", ce.ErrorObj); rejected != nil {
+				return rejected
+			}
+			b.log.Warn("cannot connect to Slack, retrying", zap.Error(ce.ErrorObj), zap.Duration("retry_in", ce.Backoff))
+		}
+	case socketmode.EventTypeSlashCommand:
+		b.onSlashCommand(evt)
+	case socketmode.EventTypeInteractive:
+		b.onInteraction(evt)
+	case socketmode.EventTypeEventsAPI:
+		b.ack(evt.Request, nil)
+	case socketmode.EventTypeErrorWriteFailed:
+		if wf, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
+			b.log.Warn("ack not written; Slack will redeliver", zap.String("envelope_id", wf.Response.EnvelopeID), zap.Error(wf.Cause))
+		}
+	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage:
+		b.log.Warn("unreadable message from Slack", zap.String("type", string(evt.Type)), zap.Any("data", evt.Data))
+	}
+	return nil
+}
+
+// ackTimeout bounds an ack: acks queue for one writer, and while the
+// connection is down they can wait.
+const ackTimeout = time.Second
+
+func (b *Bot) ack(req *socketmode.Request, payload any) {
+	if req == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	if err := b.sm.AckCtx(ctx, req.EnvelopeID, payload); err != nil {
+		b.log.Warn("ack failed; Slack will redeliver", zap.String("envelope_id", req.EnvelopeID), zap.Error(err))
+	}
+}
+
+// tryStart takes a slot for a new request, or reports that none is free.
+func (b *Bot) tryStart() bool {
+	select {
+	case b.slots <- struct{}{}:
+		b.inflight.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+// finish gives back the slot of a request that is done.
+func (b *Bot) finish() {
+	<-b.slots
+	b.inflight.Done()
+}

@@ -1,0 +1,140 @@
+package slackbot
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/coldtransfer/coldtransfer/internal/plivo"
+)
+
+// commandKind is what the text after /transfer asks for (SPEC §3).
+type commandKind int
+
+const (
+	commandModal    commandKind = iota // empty: open the form
+	commandHelp                        // "help"
+	commandTransfer                    // "<to> from <trigger_source> [as agent|customer]"
+	commandInvalid                     // anything else
+)
+
+// command is the parsed text of one /transfer.
+type command struct {
+	kind     commandKind
+	transfer transfer // for commandTransfer
+	problems []string // for commandInvalid: what is wrong, one sentence each
+}
+
+// transfer is a validated transfer request: what to ask Plivo for.
+type transfer struct {
+	to            plivo.Endpoint
+	triggerSource plivo.Endpoint
+	role          plivo.Role
+}
+
+// slackUnescaper undoes the escaping Slack applies to &, < and > in the text
+// of a slash command; links (<tel:…|…>) use real angle brackets and survive.
+var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+// parseCommand parses the text typed after /transfer. The text is split on
+// the keywords "from" and "as" (any case), so numbers may contain spaces.
+func parseCommand(text string) command {
+	fields := strings.Fields(slackUnescaper.Replace(text))
+	if len(fields) == 0 {
+		return command{kind: commandModal}
+	}
+	if len(fields) == 1 && strings.EqualFold(fields[0], "help") {
+		return command{kind: commandHelp}
+	}
+
+	from, as := -1, -1
+	var problems []string
+	for i, f := range fields {
+		switch {
+		case strings.EqualFold(f, "from") && from >= 0:
+			problems = append(problems, "`from` appears more than once: write `<to> from <agent on the call>`.")
+		case strings.EqualFold(f, "from"):
+			from = i
+		case strings.EqualFold(f, "as") && as >= 0:
+			problems = append(problems, "`as` appears more than once: write `as agent` or `as customer` at the end.")
+		case strings.EqualFold(f, "as"):
+			as = i
+		}
+	}
+	if len(problems) > 0 {
+		return command{kind: commandInvalid, problems: problems}
+	}
+	if from < 0 {
+		return invalid("`from` is missing: write who to transfer to, then `from`, then the agent on the call.")
+	}
+	if as >= 0 && as < from {
+		return invalid("`as` must come after `from <agent on the call>`.")
+	}
+
+	end := len(fields)
+	role := plivo.RoleAgent
+	if as >= 0 {
+		end = as
+		r, err := plivo.ParseRole(strings.Join(fields[as+1:], " "))
+		if err != nil {
+			problems = append(problems, capitalize(err.Error())+".")
+		}
+		role = r
+	}
+	to, triggerSource, err := plivo.ParseTransfer(
+		strings.Join(fields[:from], " "),
+		strings.Join(fields[from+1:end], " "),
+	)
+	msgs := fieldMessages(err)
+	for _, f := range commandFieldNames {
+		if msg, ok := msgs[f.field]; ok {
+			problems = append(problems, f.name+": "+msg+".")
+		}
+	}
+	if len(problems) > 0 {
+		return command{kind: commandInvalid, problems: problems}
+	}
+	return command{kind: commandTransfer, transfer: transfer{to: to, triggerSource: triggerSource, role: role}}
+}
+
+func invalid(problem string) command {
+	return command{kind: commandInvalid, problems: []string{problem}}
+}
+
+// commandFieldNames names the fields of a transfer the way the one-line
+// command places them.
+var commandFieldNames = []struct{ field, name string }{
+	{"to", "Destination (before `from`)"},
+	{"trigger_source", "Agent on the call (after `from`)"},
+}
+
+// fieldMessages maps each bad field of a transfer to what is wrong with it,
+// from the *plivo.FieldError values joined in err.
+func fieldMessages(err error) map[string]string {
+	msgs := map[string]string{}
+	for _, e := range unjoin(err) {
+		field := blockTo
+		if fe, ok := errors.AsType[*plivo.FieldError](e); ok {
+			field, e = fe.Field, fe.Err
+		}
+		if e != nil {
+			msgs[field] = strings.TrimSuffix(e.Error(), ".")
+		}
+	}
+	return msgs
+}
+
+// unjoin returns the errors joined in err by errors.Join, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func capitalize(s string) string {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,183 @@
+package slackbot
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/plivo"
+)
+
+// Everything a person reads comes from this file.
+
+const usageText = "*Cold-transfer a live call*\n" +
+	"• `/transfer` opens a form.\n" +
+	"• `/transfer <to> from <agent on the call> [as agent|customer]` transfers at once, e.g.\n" +
+	"    `/transfer +1 415 222 5555 from +1 415 222 3333`\n" +
+	"    `/transfer sip:queue@pbx.example.com from +14152223333 as customer`\n" +
+	"The agent on the call hands it to `<to>` and leaves. Phone numbers in international form " +
+	"(+ and the country code); SIP addresses as `sip:user@host`. The role (default agent) is how `<to>` joins the call."
+
+const busyText = ":hourglass: Too many transfers are in progress right now, so nothing was sent. Try again in a few seconds."
+
+// mrkdwnEscaper escapes what Slack's mrkdwn treats as control characters.
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func esc(s string) string { return mrkdwnEscaper.Replace(s) }
+
+// code renders s as inline code; endpoints never contain a backtick.
+func code(s string) string { return "`" + esc(s) + "`" }
+
+func invalidText(problems []string) string {
+	var b strings.Builder
+	for _, p := range problems {
+		b.WriteString(":warning: ")
+		b.WriteString(esc(p))
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+	b.WriteString(usageText)
+	return b.String()
+}
+
+func refusalText(d authz.Decision) string {
+	switch d.Denial {
+	case authz.DeniedChannel:
+		return ":no_entry: Calls can't be transferred from this channel. Use a channel the bot's operator allowed (TRANSFER_ALLOWED_CHANNELS)."
+	case authz.DeniedLookup:
+		return ":no_entry: Slack could not confirm your user-group membership just now, so nothing was transferred. Try again in a minute; if it keeps failing, tell the bot's operator."
+	default:
+		return ":no_entry: You are not allowed to transfer calls. Ask the bot's operator to add you to TRANSFER_ALLOWED_USERS or to an allowed user group."
+	}
+}
+
+// announceFailedText tells the requester why nothing ran when the channel
+// announcement could not be posted: no audit, no transfer.
+func announceFailedText(err error, botUserID string) string {
+	switch slackErrorCode(err) {
+	case "not_in_channel", "channel_not_found":
+		invite := "invite the bot"
+		if botUserID != "" {
+			invite = fmt.Sprintf("invite <@%s> (type `/invite` here)", botUserID)
+		}
+		return fmt.Sprintf(":warning: I can't post in this channel, and the channel is the transfer's audit trail, so nothing was transferred. Please %s and try again.", invite)
+	case "is_archived":
+		return ":warning: This channel is archived, so nothing was transferred. Use an active channel."
+	default:
+		return fmt.Sprintf(":warning: I could not post the announcement in this channel (%s), so nothing was transferred. Try again in a moment.", esc(describeSlackError(err)))
+	}
+}
+
+func modalFailedText(err error) string {
+	return fmt.Sprintf(":warning: I could not open the transfer form (%s). Type `/transfer` again, or use `/transfer <to> from <agent on the call>`.", esc(describeSlackError(err)))
+}
+
+// slackErrorCode returns Slack's error code (e.g. not_in_channel) when err
+// carries one.
+func slackErrorCode(err error) string {
+	if resp, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		return resp.Err
+	}
+	return ""
+}
+
+// describeSlackError says in a few words what went wrong talking to Slack,
+// without a Go error dump.
+func describeSlackError(err error) string {
+	if c := slackErrorCode(err); c != "" {
+		return "Slack said " + c
+	}
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		return fmt.Sprintf("Slack answered HTTP %d", sc.Code)
+	}
+	if _, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		return "Slack is rate-limiting the bot"
+	}
+	return "Slack could not be reached"
+}
+
+// announcement is the channel message that opens a transfer's thread; status
+// is its last line, updated when the result is known.
+func announcement(j *job, status string) (string, []slack.Block) {
+	via := "the /transfer command"
+	if j.path == pathModal {
+		via = "the transfer form"
+	}
+	t := j.transfer
+	text := fmt.Sprintf("Cold transfer requested by <@%s>: agent %s hands the call to %s (joins as %s).",
+		j.userID, esc(t.triggerSource.String()), esc(t.to.String()), t.role)
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":twisted_rightwards_arrows: *Cold transfer* requested by <@%s> with %s", j.userID, via)), []*slack.TextBlockObject{
+			mrkdwn("*Agent on the call*\n" + code(t.triggerSource.String())),
+			mrkdwn("*Transfer to*\n" + code(t.to.String())),
+			mrkdwn("*Joins as*\n" + string(t.role)),
+		}, nil),
+		slack.NewContextBlock("", mrkdwn(status)),
+	}
+	return text, blocks
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+const (
+	statusPending = ":hourglass_flowing_sand: Asking Plivo…"
+	statusDryRun  = ":test_tube: Dry run: Plivo is not called."
+)
+
+// outcome is the result of a transfer as the channel is told it.
+type outcome struct {
+	result plivo.Result
+	err    error
+	dryRun string // the request that would have been sent, for a dry run
+}
+
+// replyText is the thread reply under the announcement.
+func (o outcome) replyText() string {
+	switch {
+	case o.dryRun != "":
+		return ":test_tube: Dry run: Plivo was not called. It would have been sent " + code(o.dryRun) + "."
+	case o.err == nil:
+		return ":white_check_mark: Plivo accepted the cold transfer. api_id: " + code(o.result.APIID)
+	case mayHaveReachedPlivo(o.err):
+		return ":warning: Transfer outcome unknown. " + esc(errorSentence(o.err))
+	default:
+		return ":x: Not transferred. " + esc(errorSentence(o.err))
+	}
+}
+
+// statusLine is the announcement's last line once the outcome is known.
+func (o outcome) statusLine() string {
+	switch {
+	case o.dryRun != "":
+		return ":test_tube: Dry run: nothing was sent to Plivo."
+	case o.err == nil:
+		return ":white_check_mark: Transferred · api_id " + code(o.result.APIID)
+	case mayHaveReachedPlivo(o.err):
+		return ":warning: Outcome unknown: check the call · see thread"
+	default:
+		return ":x: Not transferred · see thread"
+	}
+}
+
+func mayHaveReachedPlivo(err error) bool {
+	pe, ok := errors.AsType[*plivo.Error](err)
+	return !ok || pe.MayHaveReachedPlivo()
+}
+
+// errorSentence is what a supervisor reads about a failed transfer. A
+// *plivo.Error renders itself; anything else is not shown raw.
+func errorSentence(err error) string {
+	if pe, ok := errors.AsType[*plivo.Error](err); ok {
+		return pe.Error()
+	}
+	return "Something unexpected went wrong (see the bot's log): the call may or may not have been transferred; check it before trying again."
+}
+
+func replyLostText(o outcome) string {
+	return "I could not post the result in the channel thread. " + o.replyText()
+}

@@ -1,0 +1,284 @@
+package slackbot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+	"go.uber.org/zap"
+
+	"github.com/coldtransfer/coldtransfer/internal/authz"
+)
+
+// How a request reached the bot, as the audit line says it.
+const (
+	pathCommand = "command"
+	pathModal   = "modal"
+)
+
+// job is one request being worked on, after its ack.
+type job struct {
+	path        string
+	userID      string
+	channelID   string
+	responseURL string // where to tell the requester things only they see
+	transfer    transfer
+	received    time.Time
+}
+
+// ephemeral is a slash command ack's payload: a message only the requester
+// sees, answered with no Web API call at all.
+type ephemeral struct {
+	ResponseType string `json:"response_type"`
+	Text         string `json:"text"`
+}
+
+func ephemeralAck(text string) ephemeral { return ephemeral{ResponseType: "ephemeral", Text: text} }
+
+// dedupeKeys are the keys that make a redelivered request recognisable: its
+// envelope id, and the id Slack gave the interaction itself (a trigger id or
+// a view id), which a redelivery under a new envelope id still carries.
+func dedupeKeys(envelopeID, kind, id string) []string {
+	keys := []string{"envelope:" + envelopeID}
+	if id != "" {
+		keys = append(keys, kind+":"+id)
+	}
+	return keys
+}
+
+// onSlashCommand answers /transfer. Help and invalid input are answered in
+// the ack itself; anything that runs is acked first and done in its own
+// goroutine.
+func (b *Bot) onSlashCommand(evt socketmode.Event) {
+	cmd, _ := evt.Data.(slack.SlashCommand)
+	now := time.Now()
+	parsed := parseCommand(cmd.Text)
+	keys := dedupeKeys(evt.Request.EnvelopeID, "trigger", cmd.TriggerID)
+	redelivered := b.seen.seen(now, keys...)
+
+	switch parsed.kind {
+	case commandHelp:
+		b.ack(evt.Request, ephemeralAck(usageText))
+		return
+	case commandInvalid:
+		b.ack(evt.Request, ephemeralAck(invalidText(parsed.problems)))
+		if !redelivered {
+			b.seen.add(now, keys...)
+			b.audit(&auditEntry{start: now, path: pathCommand, requester: cmd.UserID, channel: cmd.ChannelID,
+				outcome: outcomeInvalid, problem: strings.Join(parsed.problems, " ")})
+		}
+		return
+	}
+
+	if redelivered {
+		b.ack(evt.Request, nil)
+		b.log.Info("redelivered request ignored", zap.String("envelope_id", evt.Request.EnvelopeID), zap.Int("retry_attempt", evt.Request.RetryAttempt))
+		return
+	}
+	j := &job{path: pathCommand, userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL,
+		transfer: parsed.transfer, received: now}
+	if parsed.kind == commandModal {
+		j.path = pathModal
+	}
+	if !b.tryStart() {
+		b.ack(evt.Request, ephemeralAck(busyText))
+		b.audit(&auditEntry{start: now, path: j.path, requester: j.userID, channel: j.channelID, transfer: j.transfer, outcome: outcomeBusy})
+		return
+	}
+	b.seen.add(now, keys...)
+	b.ack(evt.Request, nil)
+	go func() {
+		defer b.finish()
+		if parsed.kind == commandModal {
+			b.openModal(j, cmd.TriggerID)
+		} else {
+			b.run(j)
+		}
+	}()
+}
+
+// onInteraction answers form submissions. Invalid input is answered in the
+// ack, under the fields; a valid submission closes the form and runs.
+func (b *Bot) onInteraction(evt socketmode.Event) {
+	cb, _ := evt.Data.(slack.InteractionCallback)
+	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != modalCallbackID {
+		b.ack(evt.Request, nil)
+		return
+	}
+	now := time.Now()
+	keys := dedupeKeys(evt.Request.EnvelopeID, "view", cb.View.ID)
+	if b.seen.seen(now, keys...) {
+		b.ack(evt.Request, nil) // closes the form again; runs nothing
+		b.log.Info("resubmitted form ignored", zap.String("envelope_id", evt.Request.EnvelopeID), zap.String("view_id", cb.View.ID))
+		return
+	}
+	origin, t, fieldErrs := parseSubmission(cb.View)
+	if fieldErrs != nil {
+		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(fieldErrs))
+		b.log.Debug("form input refused", zap.String("requester", cb.User.ID), zap.Any("errors", fieldErrs))
+		return
+	}
+	if !b.tryStart() {
+		// The form stays open, so pressing Transfer again is the retry.
+		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTo: busyText}))
+		b.audit(&auditEntry{start: now, path: pathModal, requester: cb.User.ID, channel: origin.ChannelID, transfer: t, outcome: outcomeBusy})
+		return
+	}
+	b.seen.add(now, keys...)
+	b.ack(evt.Request, nil)
+	j := &job{path: pathModal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
+		transfer: t, received: now}
+	go func() {
+		defer b.finish()
+		b.run(j)
+	}()
+}
+
+// slackCtx bounds one Web API call of an in-flight request.
+func (b *Bot) slackCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.work, b.cfg.SlackTimeout)
+}
+
+// openModal authorises the requester, then opens the form. The trigger id
+// lives 3 s, so nothing else runs in between.
+func (b *Bot) openModal(j *job, triggerID string) {
+	if d := b.decide(j); !d.Allowed {
+		b.audit(&auditEntry{start: j.received, path: j.path, requester: j.userID, channel: j.channelID, decision: &d, outcome: outcomeRefused})
+		b.tell(j, refusalText(d))
+		return
+	}
+	ctx, cancel := b.slackCtx()
+	defer cancel()
+	view, err := transferModal(modalOrigin{ChannelID: j.channelID, ResponseURL: j.responseURL})
+	if err == nil {
+		_, err = b.api.client.OpenViewContext(ctx, triggerID, view)
+	}
+	if err != nil {
+		b.log.Warn("form not opened", zap.String("requester", j.userID), zap.String("channel", j.channelID), zap.Error(err))
+		b.tell(j, modalFailedText(err))
+		return
+	}
+	b.log.Debug("form opened", zap.String("requester", j.userID), zap.String("channel", j.channelID))
+}
+
+// run carries out a transfer (SPEC §5): authorise, announce in the channel,
+// transfer, and report in the announcement's thread. Each step runs only if
+// the one before it succeeded, and the request ends with one audit line.
+func (b *Bot) run(j *job) {
+	e := &auditEntry{start: j.received, path: j.path, requester: j.userID, channel: j.channelID, transfer: j.transfer}
+	defer b.audit(e)
+
+	d := b.decide(j)
+	e.decision = &d
+	if !d.Allowed {
+		e.outcome = outcomeRefused
+		b.tell(j, refusalText(d))
+		return
+	}
+
+	status := statusPending
+	if b.cfg.DryRun {
+		status = statusDryRun
+	}
+	ts, err := b.announce(j, status)
+	if err != nil {
+		e.outcome, e.err = outcomeNotAnnounced, err
+		b.tell(j, announceFailedText(err, b.botUserID))
+		return
+	}
+
+	o := b.transfer(j)
+	e.result, e.err = o.result, o.err
+	switch {
+	case o.dryRun != "":
+		e.outcome = outcomeDryRun
+	case o.err == nil:
+		e.outcome = outcomeTransferred
+	case mayHaveReachedPlivo(o.err):
+		e.outcome = outcomeUnknown
+	default:
+		e.outcome = outcomeFailed
+	}
+
+	if e.replyErr = b.reply(j, ts, o.replyText()); e.replyErr != nil {
+		b.tell(j, replyLostText(o))
+	}
+	b.markAnnouncement(j, ts, o.statusLine())
+}
+
+func (b *Bot) decide(j *job) authz.Decision {
+	ctx, cancel := b.slackCtx()
+	defer cancel()
+	return b.authorizer.Decide(ctx, j.userID, j.channelID)
+}
+
+// announce posts the message that opens the transfer's thread and returns
+// its timestamp.
+func (b *Bot) announce(j *job, status string) (string, error) {
+	ctx, cancel := b.slackCtx()
+	defer cancel()
+	text, blocks := announcement(j, status)
+	_, ts, err := b.api.client.PostMessageContext(ctx, j.channelID,
+		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
+		return "", fmt.Errorf("announce transfer: %w", err)
+	}
+	return ts, nil
+}
+
+// transfer asks Plivo for the cold transfer, or in a dry run says what it
+// would have asked.
+func (b *Bot) transfer(j *job) outcome {
+	t := j.transfer
+	if b.cfg.DryRun {
+		return outcome{dryRun: fmt.Sprintf("cold_transfer to=%s trigger_source=%s role=%s",
+			t.to.Format(b.cfg.NumberFormat), t.triggerSource.Format(b.cfg.NumberFormat), t.role)}
+	}
+	// The Plivo client bounds the call with its own timeout.
+	res, err := b.transferer.ColdTransfer(b.work, t.to, t.triggerSource, t.role)
+	return outcome{result: res, err: err}
+}
+
+func (b *Bot) reply(j *job, ts, text string) error {
+	ctx, cancel := b.slackCtx()
+	defer cancel()
+	_, _, err := b.api.client.PostMessageContext(ctx, j.channelID,
+		slack.MsgOptionText(text, false), slack.MsgOptionTS(ts))
+	if err != nil {
+		return fmt.Errorf("reply in thread: %w", err)
+	}
+	return nil
+}
+
+// markAnnouncement replaces the announcement's status line with the
+// outcome. The thread reply already holds the result, so a failure here is
+// only logged.
+func (b *Bot) markAnnouncement(j *job, ts, status string) {
+	ctx, cancel := b.slackCtx()
+	defer cancel()
+	text, blocks := announcement(j, status)
+	if _, _, _, err := b.api.client.UpdateMessageContext(ctx, j.channelID, ts,
+		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		b.log.Warn("announcement not marked", zap.String("channel", j.channelID), zap.String("ts", ts), zap.Error(err))
+	}
+}
+
+// tell sends the requester a message only they see, through the command's
+// response_url, which works even where the bot cannot post.
+func (b *Bot) tell(j *job, text string) {
+	ctx, cancel := b.slackCtx()
+	defer cancel()
+	var err error
+	if j.responseURL != "" {
+		err = b.api.respond(ctx, j.responseURL, text)
+	} else {
+		_, err = b.api.client.PostEphemeralContext(ctx, j.channelID, j.userID, slack.MsgOptionText(text, false))
+	}
+	if err != nil {
+		b.log.Error("requester not told", zap.String("requester", j.userID), zap.String("channel", j.channelID),
+			zap.String("message", text), zap.Error(err))
+	}
+}
