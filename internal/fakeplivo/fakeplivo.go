@@ -196,16 +196,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	if resp.Delay > 0 {
-		t := time.NewTimer(resp.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return
-		case <-s.closing:
-			return
-		}
+	if resp.Delay > 0 && !s.wait(r.Context(), resp.Delay) {
+		// Drop the connection: returning would send an empty 200.
+		panic(http.ErrAbortHandler)
 	}
 	if resp.Hijack {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -230,6 +223,21 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(respBody)))
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, respBody) // a client that went away is no concern of the fake
+}
+
+// wait waits for d, and reports false if the client went away or the
+// server closed first.
+func (s *Server) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.closing:
+		return false
+	}
 }
 
 // isPHLOPath reports whether p is a Multi-Party Call node or member path:

@@ -32,6 +32,18 @@ type Call struct {
 	JSON   json.RawMessage // raw JSON body, nil for forms (and for an empty body)
 	Time   time.Time
 	URL    string // the URL posted to, e.g. a response URL (addition)
+	// Answer is the JSON the fake answered with (for chat.postMessage it
+	// holds the ts it gave the message); nil when it never answered.
+	Answer json.RawMessage
+}
+
+// AnswerArg returns a top-level field of the answer as a string, like Arg.
+func (c Call) AnswerArg(name string) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(c.Answer, &fields) != nil {
+		return ""
+	}
+	return rawArg(fields[name])
 }
 
 // Arg returns a form value, or for a JSON body the top-level field as a
@@ -331,26 +343,40 @@ func readCall(r *http.Request, method string) (Call, string, error) {
 
 var errInvalidJSON = errors.New("invalid JSON body")
 
-// serveAPI answers POST /api/{method}.
+// serveAPI answers POST /api/{method} and records the call with its answer.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
 	c, token, err := readCall(r, method)
-	s.record(c)
+	status, ans := http.StatusOK, object(nil)
 	switch {
 	case errors.Is(err, errInvalidJSON):
-		writeJSON(w, http.StatusOK, slackError("invalid_json"))
-		return
+		ans = slackError("invalid_json")
 	case err != nil:
-		writeJSON(w, http.StatusOK, slackError("invalid_form_data"))
-		return
+		ans = slackError("invalid_form_data")
 	case !s.tokenOK(method, token):
-		writeJSON(w, http.StatusOK, slackError("invalid_auth"))
-		return
+		ans = slackError("invalid_auth")
+	default:
+		if f, ok := s.nextFailure(method); ok && f.Delay > 0 {
+			// Recorded as it arrives, so a test can wait for a hanging call.
+			s.record(c)
+			if s.delay(r, f.Delay) {
+				status, ans := failure(w, f)
+				if ans == nil {
+					ans = s.answer(method, c)
+				}
+				writeJSON(w, status, ans)
+			}
+			return
+		} else if ok {
+			status, ans = failure(w, f)
+		}
+		if ans == nil {
+			ans = s.answer(method, c)
+		}
 	}
-	if f, ok := s.nextFailure(method); ok && s.failWith(w, r, f) {
-		return
-	}
-	writeJSON(w, http.StatusOK, s.answer(method, c))
+	c.Answer, _ = json.Marshal(ans)
+	s.record(c)
+	writeJSON(w, status, ans)
 }
 
 func (s *Server) tokenOK(method, token string) bool {
@@ -361,29 +387,37 @@ func (s *Server) tokenOK(method, token string) bool {
 	return token != "" && (want == "" || token == want)
 }
 
-// failWith applies f; it reports whether it wrote the answer (false: f was a
-// pure delay and the normal answer follows).
-func (s *Server) failWith(w http.ResponseWriter, r *http.Request, f Failure) bool {
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return true
-		case <-s.closing:
-			return true
-		}
+// delay waits d; it reports false when the request or the server ended
+// first.
+func (s *Server) delay(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
 	}
-	if f.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.closing:
+		return false
 	}
+}
+
+// failure returns the status and body that f answers with, setting its
+// headers on w; a nil body means f was a pure delay and the normal answer
+// follows.
+func failure(w http.ResponseWriter, f Failure) (int, object) {
 	status := f.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
 	if status == http.StatusOK && f.Error == "" {
-		return false
+		return status, nil
+	}
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
 	msg := f.Error
 	if msg == "" {
@@ -392,8 +426,7 @@ func (s *Server) failWith(w http.ResponseWriter, r *http.Request, f Failure) boo
 			msg = "ratelimited"
 		}
 	}
-	writeJSON(w, status, slackError(msg))
-	return true
+	return status, slackError(msg)
 }
 
 type object = map[string]any
@@ -568,8 +601,14 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid_payload", http.StatusBadRequest)
 		return
 	}
-	if f, ok := s.nextFailure(methodResponseURL); ok && s.failWith(w, r, f) {
-		return
+	if f, ok := s.nextFailure(methodResponseURL); ok {
+		if !s.delay(r, f.Delay) {
+			return
+		}
+		if status, ans := failure(w, f); ans != nil {
+			writeJSON(w, status, ans)
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, "ok")

@@ -32,9 +32,9 @@ type Config struct {
 	// NumberFormat is how phone numbers are sent; "" means FormatE164.
 	NumberFormat NumberFormat
 	// HTTPClient sends the requests; nil means a client of the package's
-	// own, tuned for many concurrent requests to one host. It is copied, so
-	// that redirects are never followed: a redirected POST would be sent
-	// twice.
+	// own, tuned for many concurrent requests to one host. It is copied so
+	// that redirects are never followed: following a 307 or 308 would send
+	// the transfer a second time.
 	HTTPClient *http.Client
 }
 
@@ -176,7 +176,8 @@ type Result struct {
 const actionColdTransfer = "cold_transfer"
 
 // ColdTransfer asks the Multi-Party Call node to cold-transfer: member
-// triggerSource, the agent, leaves the call and to takes its place in role.
+// triggerSource, the agent on the call, is replaced by to. role is sent as
+// Plivo's role field.
 //
 // Every failure of the request is an *Error. A zero Endpoint or an unknown
 // Role is a programming error, reported by a plain error before anything is
@@ -281,12 +282,12 @@ type retryHint struct {
 }
 
 // send makes one attempt.
-func (c *Client) send(ctx context.Context, url string, body []byte) (Result, retryHint, *Error) {
+func (c *Client) send(ctx context.Context, target string, body []byte) (Result, retryHint, *Error) {
 	// Once the transport has a connection the request may be on the wire:
 	// from then on it must not be sent again.
 	var connected atomic.Bool
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return Result{}, retryHint{}, &Error{Kind: KindUnreachable, cause: err}
 	}

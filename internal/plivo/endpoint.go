@@ -1,5 +1,3 @@
-// Package plivo is a small client for Plivo's PHLO Multi-Party Call node,
-// and the parser of the endpoints (phone numbers and SIP URIs) it is given.
 package plivo
 
 import (
@@ -32,7 +30,7 @@ func ParseNumberFormat(s string) (NumberFormat, error) {
 	return "", fmt.Errorf("number format must be %q or %q, not %s", FormatE164, FormatDigits, quote(s))
 }
 
-// Role is the role a new member takes on the Multi-Party Call.
+// Role is the role field of a Multi-Party Call action: agent or customer.
 type Role string
 
 // The roles of a Multi-Party Call member.
@@ -114,7 +112,10 @@ func ParseEndpoint(s string) (Endpoint, error) {
 		return Endpoint{}, errEmpty
 	}
 	if number, ok := cutPrefixFold(s, telScheme); ok {
-		return parsePhone(strings.TrimSpace(number))
+		if number = strings.TrimSpace(number); number == "" {
+			return Endpoint{}, errEmpty
+		}
+		return parsePhone(number)
 	}
 	if _, ok := cutPrefixFold(s, sipScheme); ok {
 		return parseSIP(s)
@@ -153,7 +154,7 @@ func parsePhone(s string) (Endpoint, error) {
 	n := 0
 	for i, r := range rest {
 		switch {
-		case r < utf8.RuneSelf && isASCIIDigit(byte(r)):
+		case '0' <= r && r <= '9':
 			if n < len(digits) {
 				digits[n] = byte(r)
 			}
@@ -241,43 +242,35 @@ func checkSIPUser(user string) error {
 // checkHostPort checks host[:port], where host is a host name, an IPv4
 // address or an IPv6 address in brackets.
 func checkHostPort(hostport string) error {
-	host, port := hostport, ""
+	var host, port string
+	var hasPort bool
 	if strings.HasPrefix(hostport, "[") {
 		end := strings.IndexByte(hostport, ']')
 		if end < 0 {
 			return fmt.Errorf("has an invalid host %s: close an IPv6 address with ]", quote(hostport))
 		}
 		host = hostport[:end+1]
-		after := hostport[end+1:]
-		if after != "" {
-			var ok bool
-			if port, ok = strings.CutPrefix(after, ":"); !ok {
+		if after := hostport[end+1:]; after != "" {
+			if port, hasPort = strings.CutPrefix(after, ":"); !hasPort {
 				return fmt.Errorf("has an invalid host %s: only :port may follow the host", quote(hostport))
 			}
-			if port == "" {
-				return fmt.Errorf("has an empty port: write a number from 1 to 65535 after the :, or no :")
-			}
 		}
-		addr, err := netip.ParseAddr(host[1:end])
-		if err != nil || !addr.Is6() || addr.Zone() != "" {
+		if addr, err := netip.ParseAddr(host[1:end]); err != nil || !addr.Is6() || addr.Zone() != "" {
 			return fmt.Errorf("has an invalid IPv6 address %s: write it like [2001:db8::1]", quote(host))
 		}
 	} else {
-		switch strings.Count(hostport, ":") {
-		case 0:
-		case 1:
-			host, port, _ = strings.Cut(hostport, ":")
-			if port == "" {
-				return fmt.Errorf("has an empty port: write a number from 1 to 65535 after the :, or no :")
-			}
-		default:
+		if strings.Count(hostport, ":") > 1 {
 			return fmt.Errorf("has an invalid host %s: write an IPv6 address in brackets, e.g. sip:alice@[2001:db8::1]", quote(hostport))
 		}
+		host, port, hasPort = strings.Cut(hostport, ":")
 		if !isHostname(host) && !isIPv4(host) {
 			return fmt.Errorf("has an invalid host %s: give a host name like example.com, an IPv4 address, or an IPv6 address in [ ]", quote(host))
 		}
 	}
-	if port != "" && !isPort(port) {
+	switch {
+	case hasPort && port == "":
+		return errors.New("has an empty port: write a number from 1 to 65535 after the colon, or leave the colon out")
+	case hasPort && !isPort(port):
 		return fmt.Errorf("has an invalid port %s: use a number from 1 to 65535", quote(port))
 	}
 	return nil

@@ -48,6 +48,7 @@ var acceptCases = []struct {
 	{"sip phone-number user", "sip:+14152225555@example.com", "sip:+14152225555@example.com", "sip:+14152225555@example.com"},
 	{"sip escape", "sip:bob%20Smith%2f@example.com", "sip:bob%20Smith%2f@example.com", "sip:bob%20Smith%2f@example.com"},
 	{"sip 256 characters", sip256, sip256, sip256},
+	{"sip 63-character label", "sip:bob@" + strings.Repeat("a", 63) + ".example.com", "sip:bob@" + strings.Repeat("a", 63) + ".example.com", "sip:bob@" + strings.Repeat("a", 63) + ".example.com"},
 }
 
 const (
@@ -64,6 +65,7 @@ var refuseCases = []struct {
 	{"empty", "", "is empty: " + forms},
 	{"only space", " \t\u00a0", "is empty: " + forms},
 	{"empty link", "<>", "is empty: " + forms},
+	{"empty tel link", "<tel:|call>", "is empty: " + forms},
 	{"link with only a label", "<|+14152225555>", "is empty: " + forms},
 	{"no country code", "4152225555", `"4152225555" has no country code: write it in international form with + and the country code, e.g. +14152225555`},
 	{"no country code with separators", "(415) 222-5555", `"(415) 222-5555" has no country code: write it in international form with + and the country code, e.g. +14152225555`},
@@ -108,13 +110,15 @@ var refuseCases = []struct {
 	{"sip empty label", "sip:bob@example..com", `"sip:bob@example..com" has an invalid host "example..com": ` + hostFix},
 	{"sip trailing dot", "sip:bob@example.com.", `"sip:bob@example.com." has an invalid host "example.com.": ` + hostFix},
 	{"sip underscore in host", "sip:bob@ex_ample.com", `"sip:bob@ex_ample.com" has an invalid host "ex_ample.com": ` + hostFix},
+	{"sip 64-character label", "sip:bob@" + strings.Repeat("a", 64) + ".com", `"sip:bob@` + strings.Repeat("a", 56) + `"… has an invalid host "` + strings.Repeat("a", 64) + `"…: ` + hostFix},
 	{"sip bad ipv4", "sip:bob@192.0.2.300", `"sip:bob@192.0.2.300" has an invalid host "192.0.2.300": ` + hostFix},
 	{"sip non-ASCII host", "sip:bob@exämple.com", `"sip:bob@exämple.com" has an invalid host "exämple.com": ` + hostFix},
 	{"sip port 0", "sip:bob@example.com:0", `"sip:bob@example.com:0" has an invalid port "0": use a number from 1 to 65535`},
 	{"sip port 65536", "sip:bob@example.com:65536", `"sip:bob@example.com:65536" has an invalid port "65536": use a number from 1 to 65535`},
 	{"sip port leading zero", "sip:bob@example.com:05060", `"sip:bob@example.com:05060" has an invalid port "05060": use a number from 1 to 65535`},
 	{"sip port letters", "sip:bob@example.com:50a", `"sip:bob@example.com:50a" has an invalid port "50a": use a number from 1 to 65535`},
-	{"sip empty port", "sip:bob@example.com:", `"sip:bob@example.com:" has an empty port: write a number from 1 to 65535 after the :, or no :`},
+	{"sip empty port", "sip:bob@example.com:", `"sip:bob@example.com:" has an empty port: write a number from 1 to 65535 after the colon, or leave the colon out`},
+	{"sip empty port after ipv6", "sip:bob@[::1]:", `"sip:bob@[::1]:" has an empty port: write a number from 1 to 65535 after the colon, or leave the colon out`},
 	{"sip bare ipv6", "sip:bob@2001:db8::1", `"sip:bob@2001:db8::1" has an invalid host "2001:db8::1": write an IPv6 address in brackets, e.g. sip:alice@[2001:db8::1]`},
 	{"sip ipv6 unclosed", "sip:bob@[2001:db8::1", `"sip:bob@[2001:db8::1" has an invalid host "[2001:db8::1": close an IPv6 address with ]`},
 	{"sip ipv6 with zone", "sip:bob@[fe80::1%eth0]", `"sip:bob@[fe80::1%eth0]" has an invalid IPv6 address "[fe80::1%eth0]": write it like [2001:db8::1]`},
@@ -214,6 +218,12 @@ func fieldErrors(t *testing.T, err error) []*plivo.FieldError {
 		fes = append(fes, fe)
 	}
 	return fes
+}
+
+func TestFieldErrorWithoutErr(t *testing.T) {
+	if got, want := (&plivo.FieldError{Field: "to"}).Error(), "to: invalid"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
 }
 
 func TestParseTransfer(t *testing.T) {

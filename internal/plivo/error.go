@@ -93,14 +93,14 @@ type Error struct {
 // only when nothing was sent or Plivo clearly refused.
 func (e *Error) MayHaveReachedPlivo() bool {
 	switch e.Kind {
-	case KindServerError, KindConnectionLost:
-		return true
+	case KindRejected, KindUnauthorized, KindForbidden, KindNotFound, KindRateLimited, KindUnreachable:
+		return false
 	case KindBadResponse:
 		return !isClientError(e.Status)
 	case KindTimeout, KindCanceled:
 		return e.sent
 	}
-	return false
+	return true // server errors, lost connections, and kinds unknown here
 }
 
 // Unwrap returns the underlying Go error, if any.

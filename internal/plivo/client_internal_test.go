@@ -1,0 +1,199 @@
+package plivo
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
+)
+
+const (
+	testAuthID    = "MAY2RJNZKZNJMWOTG4NT"
+	testAuthToken = "ZDk4NWY1Yzk2Y2Q0-s3cr3t"
+)
+
+func newTestClient(t *testing.T, baseURL string, format NumberFormat, hc *http.Client) *Client {
+	t.Helper()
+	c, err := New(Config{
+		BaseURL: baseURL, AuthID: testAuthID, AuthToken: testAuthToken,
+		PhloID: "phlo", NodeID: "node", NumberFormat: format, HTTPClient: hc,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func TestMemberAction(t *testing.T) {
+	tests := []struct {
+		name     string
+		format   NumberFormat
+		member   string
+		action   string
+		wantPath string
+	}{
+		{"phone as e164", FormatE164, "+1 415 222 5555", "hold", "/v1/phlo/phlo/multi_party_call/node/members/+14152225555"},
+		{"phone as digits", FormatDigits, "+1 415 222 5555", "unhold", "/v1/phlo/phlo/multi_party_call/node/members/14152225555"},
+		{"SIP", FormatDigits, "sip:agent@example.com:5060", "hangup", "/v1/phlo/phlo/multi_party_call/node/members/sip:agent@example.com:5060"},
+		{"SIP user with path characters", FormatE164, "sip:a/b;c?d%20e@example.com", "resume_call", "/v1/phlo/phlo/multi_party_call/node/members/sip:a%2Fb%3Bc%3Fd%2520e@example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakeplivo.New(testAuthID, testAuthToken)
+			defer srv.Close()
+			c := newTestClient(t, srv.URL(), tc.format, nil)
+			member, err := ParseEndpoint(tc.member)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			res, err := c.memberAction(context.Background(), member, tc.action)
+			if err != nil {
+				t.Fatalf("memberAction: %v", err)
+			}
+			if res.Status != http.StatusCreated || res.APIID == "" {
+				t.Errorf("Result = %+v, want 201 with an api_id", res)
+			}
+			reqs := srv.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("Plivo got %d requests, want 1", len(reqs))
+			}
+			if reqs[0].Path != tc.wantPath {
+				t.Errorf("path = %q, want %q", reqs[0].Path, tc.wantPath)
+			}
+			if want := `{"action":"` + tc.action + `"}`; string(reqs[0].Body) != want {
+				t.Errorf("body = %s, want %s", reqs[0].Body, want)
+			}
+			if !reqs[0].BasicAuthOK {
+				t.Error("the fake did not accept the Basic credentials")
+			}
+		})
+	}
+}
+
+func TestMemberActionNeedsAMember(t *testing.T) {
+	srv := fakeplivo.New(testAuthID, testAuthToken)
+	defer srv.Close()
+	c := newTestClient(t, srv.URL(), "", nil)
+	_, err := c.memberAction(context.Background(), Endpoint{}, "hold")
+	if want := "plivo: hold: the member must be set"; err == nil || err.Error() != want {
+		t.Errorf("memberAction(zero Endpoint) error = %v, want %q", err, want)
+	}
+	if n := srv.Count(); n != 0 {
+		t.Errorf("Plivo got %d requests, want none", n)
+	}
+}
+
+func TestPostBoundsRetries(t *testing.T) {
+	t.Run("rate limited", func(t *testing.T) {
+		srv := fakeplivo.New(testAuthID, testAuthToken)
+		defer srv.Close()
+		srv.Respond(fakeplivo.Response{Status: http.StatusTooManyRequests})
+		c := newTestClient(t, srv.URL(), "", nil)
+		c.backoff = time.Millisecond
+
+		_, err := c.post(context.Background(), c.nodePath, []byte(`{}`))
+		if perr, ok := err.(*Error); !ok || perr.Kind != KindRateLimited {
+			t.Fatalf("post error = %v, want rate_limited", err)
+		}
+		if n := srv.Count(); n != maxAttempts {
+			t.Errorf("Plivo got %d requests, want %d", n, maxAttempts)
+		}
+	})
+	t.Run("connection refused", func(t *testing.T) {
+		var dials atomic.Int32
+		hc := &http.Client{Transport: &http.Transport{
+			DialContext: func(context.Context, string, string) (net.Conn, error) {
+				dials.Add(1)
+				return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+			},
+		}}
+		c := newTestClient(t, "http://plivo.test", "", hc)
+		c.backoff = time.Millisecond
+
+		_, err := c.post(context.Background(), c.nodePath, []byte(`{}`))
+		if perr, ok := err.(*Error); !ok || perr.Kind != KindUnreachable {
+			t.Fatalf("post error = %v, want unreachable", err)
+		}
+		if n := dials.Load(); n != maxAttempts {
+			t.Errorf("dialled %d times, want %d", n, maxAttempts)
+		}
+	})
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		header string
+		want   time.Duration
+		wantOK bool
+	}{
+		{"absent", "", 0, false},
+		{"zero", "0", 0, true},
+		{"seconds", "3", 3 * time.Second, true},
+		{"seconds with space", " 2 ", 2 * time.Second, true},
+		{"HTTP date ahead", "Sat, 01 Mar 2025 12:00:05 GMT", 5 * time.Second, true},
+		{"HTTP date passed", "Sat, 01 Mar 2025 11:59:00 GMT", 0, true},
+		{"negative", "-1", 0, false},
+		{"fraction", "1.5", 0, false},
+		{"garbage", "soon", 0, false},
+		{"huge", "99999999999999999999", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseRetryAfter(tc.header, now)
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.header, got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
+
+func TestInterpretOddBodies(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		body     string
+		want     Result
+		wantKind ErrorKind
+		wantMsg  string
+	}{
+		{name: "error false", status: 201, body: `{"api_id":"a","error":false}`, want: Result{"a", 201}},
+		{name: "error null", status: 201, body: `{"api_id":"a","error":null}`, want: Result{"a", 201}},
+		{name: "error empty object", status: 201, body: `{"api_id":"a","error":{}}`, want: Result{"a", 201}},
+		{name: "numeric api_id", status: 201, body: `{"api_id":12,"error":""}`, want: Result{"12", 201}},
+		{name: "body null", status: 201, body: `null`, want: Result{"", 201}},
+		{name: "error object", status: 400, body: `{"error":{"to": ["is required"]}}`, wantKind: KindRejected, wantMsg: `{"to":["is required"]}`},
+		{name: "message instead of error", status: 400, body: `{"api_id":"a","message":"invalid role"}`, wantKind: KindRejected, wantMsg: "invalid role"},
+		{name: "message ignored on success", status: 201, body: `{"api_id":"a","error":"","message":"transferred"}`, want: Result{"a", 201}},
+		{name: "array", status: 201, body: `[]`, wantKind: KindBadResponse},
+		{name: "string", status: 201, body: `"ok"`, wantKind: KindBadResponse},
+		{name: "whitespace only 201", status: 201, body: " \n", wantKind: KindBadResponse},
+		{name: "1xx", status: 102, body: `{}`, wantKind: KindBadResponse},
+		{name: "600", status: 600, body: `{}`, wantKind: KindBadResponse},
+		{name: "token redacted", status: 400, body: `{"error":"` + testAuthToken + `"}`, wantKind: KindRejected, wantMsg: "[redacted]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := interpret(tc.status, []byte(tc.body), testAuthToken)
+			if tc.wantKind == 0 {
+				if err != nil || res != tc.want {
+					t.Fatalf("interpret = %+v, %v; want %+v", res, err, tc.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("interpret = %+v, want a %v error", res, tc.wantKind)
+			}
+			if err.Kind != tc.wantKind || err.Message != tc.wantMsg || err.Status != tc.status {
+				t.Errorf("interpret error = %v/%q/%d, want %v/%q/%d", err.Kind, err.Message, err.Status, tc.wantKind, tc.wantMsg, tc.status)
+			}
+		})
+	}
+}
