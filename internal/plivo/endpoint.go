@@ -90,7 +90,7 @@ const (
 	sipForm    = "write it as sip:user@host, e.g. sip:alice@example.com"
 )
 
-var errEmpty = errors.New("is empty: " + validForms)
+var errEmpty = errors.New("missing: " + validForms)
 
 // ParseEndpoint parses s as a phone number in international form or a SIP
 // URI, as a supervisor types it or as Slack delivers it (possibly wrapped as
@@ -409,7 +409,7 @@ func ParseTransfer(to, triggerSource string) (toEP, triggerEP Endpoint, err erro
 	}
 	if errs == nil && toEP == triggerEP {
 		errs = append(errs, &FieldError{Field: fieldTo, Err: fmt.Errorf(
-			"%s is also the agent on the call: the destination must differ from the agent on the call", toEP)})
+			"%s is also the agent on the call: transfer the call to someone else", toEP)})
 	}
 	if errs != nil {
 		return Endpoint{}, Endpoint{}, errors.Join(errs...)

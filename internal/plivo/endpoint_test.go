@@ -62,11 +62,11 @@ var refuseCases = []struct {
 	in   string
 	want string // the whole error message
 }{
-	{"empty", "", "is empty: " + forms},
-	{"only space", " \t\u00a0", "is empty: " + forms},
-	{"empty link", "<>", "is empty: " + forms},
-	{"empty tel link", "<tel:|call>", "is empty: " + forms},
-	{"link with only a label", "<|+14152225555>", "is empty: " + forms},
+	{"empty", "", "missing: " + forms},
+	{"only space", " \t\u00a0", "missing: " + forms},
+	{"empty link", "<>", "missing: " + forms},
+	{"empty tel link", "<tel:|call>", "missing: " + forms},
+	{"link with only a label", "<|+14152225555>", "missing: " + forms},
 	{"no country code", "4152225555", `"4152225555" has no country code: write it in international form with + and the country code, e.g. +14152225555`},
 	{"no country code with separators", "(415) 222-5555", `"(415) 222-5555" has no country code: write it in international form with + and the country code, e.g. +14152225555`},
 	{"no plus in a tel link", "<tel:4152225555|415 222 5555>", `"4152225555" has no country code: write it in international form with + and the country code, e.g. +14152225555`},
@@ -247,7 +247,7 @@ func TestParseTransfer(t *testing.T) {
 			name: "both bad", to: "4152225555", trigger: "",
 			wantFieldErrs: []fieldErr{
 				{"to", `to: "4152225555" has no country code: write it in international form with + and the country code, e.g. +14152225555`},
-				{"trigger_source", "trigger_source: is empty: " + forms},
+				{"trigger_source", "trigger_source: missing: " + forms},
 			},
 		},
 		{
@@ -260,15 +260,15 @@ func TestParseTransfer(t *testing.T) {
 		},
 		{
 			name: "equal", to: "+14152225555", trigger: "+14152225555",
-			wantFieldErrs: []fieldErr{{"to", "to: +14152225555 is also the agent on the call: the destination must differ from the agent on the call"}},
+			wantFieldErrs: []fieldErr{{"to", "to: +14152225555 is also the agent on the call: transfer the call to someone else"}},
 		},
 		{
 			name: "equal after normalisation", to: "+1 415 222 5555", trigger: "<tel:+14152225555|+1 415 222 5555>",
-			wantFieldErrs: []fieldErr{{"to", "to: +14152225555 is also the agent on the call: the destination must differ from the agent on the call"}},
+			wantFieldErrs: []fieldErr{{"to", "to: +14152225555 is also the agent on the call: transfer the call to someone else"}},
 		},
 		{
 			name: "equal SIP after normalisation", to: "SIP:bob@EXAMPLE.com", trigger: "<sip:bob@example.com>",
-			wantFieldErrs: []fieldErr{{"to", "to: sip:bob@example.com is also the agent on the call: the destination must differ from the agent on the call"}},
+			wantFieldErrs: []fieldErr{{"to", "to: sip:bob@example.com is also the agent on the call: transfer the call to someone else"}},
 		},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,7 @@ package slackbot_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -500,5 +501,53 @@ func TestPlivoOutcomesInTheThread(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// No token and no Plivo auth token reaches any log line, at any level, or
+// any Slack message, whatever happens.
+func TestSecretsNeverLeave(t *testing.T) {
+	h := start(t, options{plivoTimeout: 300 * time.Millisecond})
+	h.plivo.Respond(
+		fakeplivo.Response{},
+		fakeplivo.Response{Status: 400, Body: `{"api_id":"x","error":"bad credentials ` + plivoAuthToken + `"}`},
+		fakeplivo.Response{Status: 401, Body: `{"error":"` + plivoAuthID + `:` + plivoAuthToken + `"}`},
+		fakeplivo.Response{Status: 502, Body: "<html>" + plivoAuthToken + "</html>"},
+		fakeplivo.Response{Delay: time.Minute},
+	)
+	for i := range 5 {
+		h.command(supervisor, floorChannel, fmt.Sprintf("+1415666%04d from +14152223333", i))
+		h.audit(i + 1)
+	}
+	h.command(stranger, floorChannel, "+14152225555 from +14152223333")
+	h.command(supervisor, floorChannel, "not a command at all")
+	h.command(supervisor, floorChannel, "")
+	v := h.openedView()
+	h.submit(v.submission(supervisor, "VSECRET", "+14152223333", "12", "agent"))
+	h.slack.Fail("chat.postMessage", fakeslack.Failure{Error: "invalid_auth"})
+	h.submit(v.submission(supervisor, "VSECRET", "+14152223333", "+14152229999", "agent"))
+	h.audit(8)
+	if err := h.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := h.raw.String()
+	if !strings.Contains(logs, `"msg":"transfer"`) || !strings.Contains(logs, "[redacted]") {
+		t.Fatalf("the audit lines, with Plivo's answer echoing the token redacted, were not captured: %s", logs)
+	}
+	var slackText strings.Builder
+	for _, c := range h.slack.AllCalls() {
+		fmt.Fprintf(&slackText, "%s %v %s\n", c.Method, c.Form, c.JSON)
+	}
+	for name, secret := range map[string]string{
+		"SLACK_BOT_TOKEN": botToken, "SLACK_APP_TOKEN": appToken, "PLIVO_AUTH_TOKEN": plivoAuthToken,
+		"bot token's secret part": "bottokensecret", "app token's secret part": "apptokensecret",
+	} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("%s appears in the logs", name)
+		}
+		if strings.Contains(slackText.String(), secret) {
+			t.Errorf("%s appears in a Slack message", name)
+		}
 	}
 }
