@@ -95,7 +95,7 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 		authorizer: authorizer,
 		transferer: transferer,
 		log:        log,
-		seen:       newSeenSet(time.Hour, 100_000),
+		seen:       newSeenSet(seenTTL, seenMax),
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		work:       work,
 		cancelWork: cancel,
@@ -109,6 +109,13 @@ func (b *Bot) CheckAuth(ctx context.Context) (Identity, error) {
 	b.botUserID = id.UserID
 	return id, err
 }
+
+// Redelivered requests are recognised for seenTTL, and at most seenMax ids
+// are remembered: Slack retries an unacknowledged envelope within minutes.
+const (
+	seenTTL = 30 * time.Minute
+	seenMax = 20_000
+)
 
 // Ready reports whether the bot holds a live Socket Mode connection.
 func (b *Bot) Ready() bool { return b.ready.Load() }

@@ -551,3 +551,21 @@ func TestSecretsNeverLeave(t *testing.T) {
 		}
 	}
 }
+
+// Once a response_url has expired, the requester is told with
+// chat.postEphemeral instead.
+func TestExpiredResponseURLFallsBackToPostEphemeral(t *testing.T) {
+	h := start(t, options{})
+	h.slack.Fail("response_url", fakeslack.Failure{Status: 404, Error: "expired_url"})
+	h.command(stranger, floorChannel, "+14152225555 from +14152223333")
+	calls, err := h.slack.WaitCalls(h.ctx(), "chat.postEphemeral", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := calls[0]
+	if c.Arg("user") != stranger || c.Arg("channel") != floorChannel || !strings.Contains(c.Arg("text"), "not allowed") {
+		t.Errorf("chat.postEphemeral to %s in %s: %q", c.Arg("user"), c.Arg("channel"), c.Arg("text"))
+	}
+	h.noneOf("chat.postMessage")
+	h.noPlivo()
+}

@@ -2,6 +2,7 @@ package slackbot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -267,18 +268,24 @@ func (b *Bot) markAnnouncement(j *job, ts, status string) {
 }
 
 // tell sends the requester a message only they see, through the command's
-// response_url, which works even where the bot cannot post.
+// response_url, which works even where the bot cannot post; when that fails
+// (it expires after 30 minutes), through chat.postEphemeral.
 func (b *Bot) tell(j *job, text string) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	var err error
+	var errs []error
 	if j.responseURL != "" {
-		err = b.api.respond(ctx, j.responseURL, text)
-	} else {
-		_, err = b.api.client.PostEphemeralContext(ctx, j.channelID, j.userID, slack.MsgOptionText(text, false))
+		err := b.api.respond(ctx, j.responseURL, text)
+		if err == nil {
+			return
+		}
+		errs = append(errs, err)
 	}
-	if err != nil {
-		b.log.Error("requester not told", zap.String("requester", j.userID), zap.String("channel", j.channelID),
-			zap.String("message", text), zap.Error(err))
+	_, err := b.api.client.PostEphemeralContext(ctx, j.channelID, j.userID, slack.MsgOptionText(text, false))
+	if err == nil {
+		return
 	}
+	errs = append(errs, fmt.Errorf("chat.postEphemeral: %w", err))
+	b.log.Error("requester not told", zap.String("requester", j.userID), zap.String("channel", j.channelID),
+		zap.String("message", text), zap.Error(errors.Join(errs...)))
 }
