@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -46,6 +47,9 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stderr io.
 	flags.SetOutput(stderr)
 	envFile := flags.String("env-file", ".env", "`file` of variables to load when present; the environment wins over it")
 	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
 		return exitBadConfig
 	}
 
@@ -119,22 +123,44 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 }
 
 // withEnvFile returns a lookup that reads the environment first and then
-// the file at path, if there is one (SPEC §2: the environment wins).
+// the file at path, if there is one (SPEC §2: the environment wins). A
+// variable set to the empty string in the environment is unset, as
+// everywhere else, so it does not hide the file's value.
 func withEnvFile(lookupEnv config.Lookup, path string) (config.Lookup, error) {
-	file, err := godotenv.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return lookupEnv, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("env file: %w", err)
+	}
+	file, err := godotenv.UnmarshalBytes(data)
+	if err != nil {
+		// Not err itself: godotenv quotes the rest of the file in its
+		// errors, secrets included.
+		return nil, fmt.Errorf("read %s: line %d is not NAME=value (or a quoted value is not closed)", path, badLine(data))
 	}
 	return func(name string) (string, bool) {
-		if v, ok := lookupEnv(name); ok {
+		if v, ok := lookupEnv(name); ok && strings.TrimSpace(v) != "" {
 			return v, true
 		}
 		v, ok := file[name]
 		return v, ok
 	}, nil
+}
+
+// badLine returns the number of the line where godotenv stops parsing data:
+// the line after the longest run of leading lines that parses, since every
+// longer run fails at the same statement.
+func badLine(data []byte) int {
+	lines := strings.SplitAfter(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	good := 0
+	for n := 1; n <= len(lines); n++ {
+		if _, err := godotenv.Unmarshal(strings.Join(lines[:n], "")); err == nil {
+			good = n
+		}
+	}
+	return good + 1
 }
 
 // reportConfig prints every configuration problem, one line each.

@@ -153,7 +153,7 @@ func (r *reader) secret(name string) string {
 		return ""
 	}
 	if !printableASCII(v) || len(v) < 16 || len(v) > 128 {
-		r.fail(name, "is not a valid auth token (16 to 128 letters and digits, no spaces): copy it again from the Plivo console")
+		r.fail(name, "is not a valid auth token (16 to 128 printable characters, no spaces): copy it again from the Plivo console")
 		return ""
 	}
 	return v
@@ -195,7 +195,9 @@ func (r *reader) url(name, def string) string {
 	case u.User != nil:
 		r.fail(name, "must not contain credentials")
 		return ""
-	case u.RawQuery != "" || u.Fragment != "":
+	case strings.ContainsAny(v, "?#"):
+		// Not u.RawQuery or u.Fragment: they are empty for a bare "?" or "#",
+		// and the slash added below would land in the query or fragment.
 		r.fail(name, "must not have a query or fragment")
 		return ""
 	}
@@ -212,7 +214,7 @@ func (r *reader) duration(name string, def, max time.Duration) time.Duration {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		r.fail(name, "%q is not a duration: write it like 10s or 1500ms", v)
+		r.fail(name, "%s is not a duration: write it like 10s or 1500ms", shown(v))
 		return 0
 	}
 	if d <= 0 || d > max {
@@ -229,7 +231,7 @@ func (r *reader) int(name string, def, min, max int) int {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < min || n > max {
-		r.fail(name, "must be a whole number from %d to %d, not %q", min, max, v)
+		r.fail(name, "must be a whole number from %d to %d, not %s", min, max, shown(v))
 		return 0
 	}
 	return n
@@ -242,7 +244,7 @@ func (r *reader) bool(name string) bool {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		r.fail(name, "must be true or false, not %q", v)
+		r.fail(name, "must be true or false, not %s", shown(v))
 		return false
 	}
 	return b
@@ -255,7 +257,7 @@ func (r *reader) hostPort(name string) string {
 	}
 	_, port, err := net.SplitHostPort(v)
 	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
-		r.fail(name, "must be host:port, like 127.0.0.1:8080, not %q", v)
+		r.fail(name, "must be host:port, like 127.0.0.1:8080, not %s", shown(v))
 		return ""
 	}
 	return v
@@ -271,7 +273,7 @@ func (r *reader) oneOf(name, def string, allowed ...string) string {
 			return v
 		}
 	}
-	r.fail(name, "must be one of %s, not %q", strings.Join(allowed, ", "), v)
+	r.fail(name, "must be one of %s, not %s", strings.Join(allowed, ", "), shown(v))
 	return def
 }
 
@@ -295,7 +297,23 @@ func (r *reader) numberFormat(name string) plivo.NumberFormat {
 	}
 	f, err := plivo.ParseNumberFormat(v)
 	if err != nil {
-		r.fail(name, "%v", err)
+		// Not err's text: it would echo more of a misplaced secret than shown.
+		r.fail(name, "must be %q or %q, not %s", plivo.FormatE164, plivo.FormatDigits, shown(v))
 	}
 	return f
+}
+
+// maxShown is the longest value an error message repeats: room for what an
+// operator types by hand (a log level, a duration, host:port), too little for
+// a Plivo auth token (40 characters).
+const maxShown = 32
+
+// shown renders the value of a variable that is not a secret for an error
+// message, quoted, unless it looks like a secret pasted on the wrong line (a
+// Slack token, or longer than maxShown): start-up errors never echo a secret.
+func shown(v string) string {
+	if len(v) > maxShown || knownTokenPrefix(v) != "" {
+		return fmt.Sprintf("a value of %d characters (not shown: it may be a secret)", len(v))
+	}
+	return strconv.Quote(v)
 }
