@@ -42,7 +42,12 @@ type API struct {
 func NewAPI(cfg APIConfig) *API {
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+		// The default transport keeps 2 idle connections per host: with
+		// many transfers at once nearly every call would dial anew.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		t.MaxConnsPerHost = 64
+		hc = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	doer := &retryingDoer{
 		client:        hc,

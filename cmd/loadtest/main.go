@@ -1,0 +1,193 @@
+// Command loadtest measures the bot the way SPEC §11 asks: the real bot
+// binary against a fake Slack and a fake Plivo on loopback.
+//
+//	go run ./cmd/loadtest
+//
+// It builds ./cmd/bot with the same go command, then for each scenario
+// starts, in this process, a fakeslack server (real Socket Mode over a
+// websocket, and the Web API) and a fakeplivo server, runs the bot binary
+// as a child process pointed at them (SLACK_API_URL, PLIVO_PHLO_URL, tokens
+// and ids the fakes accept, one supervisor allowed by id so that no group
+// lookup happens, LOG_LEVEL=warn, a nonexistent -env-file and none of the
+// caller's environment but GOGC, GOMEMLIMIT, GOMAXPROCS and GODEBUG, which
+// pass through to try them), waits for the socket, and drives /transfer
+// commands with distinct numbers. Every figure comes from the fakes' own
+// records: when an envelope was written and its ack read, when each Web API
+// call and Plivo request arrived.
+//
+//	a. Ack latency while transfers are in flight: -inflight transfers are
+//	   held by Plivo; meanwhile -probes more are sent at one per
+//	   -probe-interval (Plivo answers those at once) and their acks timed.
+//	b. Overhead: envelope sent → thread reply received, minus the fake
+//	   Plivo's -overhead-delay, over -overhead transfers run
+//	   -overhead-concurrency at a time, after 10 warm-up transfers. The
+//	   delay is 0 by default: a real one adds the fake's timer overshoot
+//	   (~0.3 ms on a small VM) and both processes' wake-up from idle to
+//	   the figure, which are not the bot's work.
+//	c. Throughput: -throughput transfers sent back to back against a Plivo
+//	   that answers each after -throughput-delay; first sent → last reply.
+//	   The target is the delay plus 1 s (1.5 s at the default).
+//	d. Memory: the bot's VmRSS idle after connect, VmRSS once -memory
+//	   transfers all wait on Plivo (held -memory-hold), and VmHWM (peak) once
+//	   they are done, from /proc/<pid>/status.
+//
+// Each scenario gets a fresh bot process, so that none inherits another's
+// connections or heap. The fakes share the machine with the bot: on a small
+// machine they take part of the CPU the bot would otherwise have.
+//
+// The output is a table of figures with their targets, and the machine. The
+// exit status is 1 only when the run itself failed (a transfer that did not
+// go through, a bot that did not start); a missed target is reported "over"
+// and still exits 0. The bot's logs stay in a temporary directory, which is
+// kept, and named, when the bot logged anything or the run failed.
+//
+// -bot runs a binary built elsewhere instead, e.g. a scratch copy with a
+// change to compare, or with profiling added.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	var (
+		only        = flags.String("only", "abcd", "`scenarios` to run, e.g. \"ac\"")
+		bin         = flags.String("bot", "", "bot `binary` to run instead of building ./cmd/bot")
+		maxInFlight = flags.Int("max-in-flight", 2000, "the bot's MAX_IN_FLIGHT")
+		keep        = flags.Bool("keep", false, "keep the temporary directory with the bot's logs")
+
+		inflight      = flags.Int("inflight", 100, "a: transfers held in flight")
+		probes        = flags.Int("probes", 500, "a: transfers whose acks are timed")
+		probeInterval = flags.Duration("probe-interval", 2*time.Millisecond, "a: pace of the timed transfers")
+
+		overheadN     = flags.Int("overhead", 200, "b: transfers timed")
+		overheadConc  = flags.Int("overhead-concurrency", 1, "b: transfers at a time")
+		overheadDelay = flags.Duration("overhead-delay", 0, "b: the fake Plivo's delay")
+
+		throughputN     = flags.Int("throughput", 1000, "c: transfers")
+		throughputDelay = flags.Duration("throughput-delay", 500*time.Millisecond, "c: the fake Plivo's delay")
+
+		memoryN    = flags.Int("memory", 1000, "d: transfers in flight")
+		memoryHold = flags.Duration("memory-hold", 3*time.Second, "d: how long the fake Plivo holds each")
+		settle     = flags.Duration("settle", 500*time.Millisecond, "d: wait after connect before reading idle memory")
+	)
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 {
+		fmt.Fprintln(stderr, "loadtest: counts must be at least 1")
+		return 2
+	}
+	began := time.Now()
+
+	dir, err := os.MkdirTemp("", "coldtransfer-loadtest-")
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest: %v\n", err)
+		return 1
+	}
+	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep}
+	defer func() {
+		if b.keep {
+			fmt.Fprintf(stderr, "bot logs kept in %s\n", dir)
+		} else {
+			os.RemoveAll(dir)
+		}
+	}()
+	if b.bin == "" {
+		fmt.Fprintln(stderr, "building ./cmd/bot …")
+		if b.bin, err = buildBot(ctx, dir); err != nil {
+			fmt.Fprintf(stderr, "loadtest: %v\n", err)
+			return 1
+		}
+	}
+
+	scenarios := []struct {
+		id  byte
+		run func() ([]row, error)
+	}{
+		{'a', func() ([]row, error) { return b.ackLatency(ctx, *inflight, *probes, *probeInterval) }},
+		{'b', func() ([]row, error) { return b.overhead(ctx, *overheadN, *overheadConc, *overheadDelay) }},
+		{'c', func() ([]row, error) { return b.throughput(ctx, *throughputN, *throughputDelay) }},
+		{'d', func() ([]row, error) { return b.memory(ctx, *memoryN, *memoryHold, *settle) }},
+	}
+	var rows []row
+	failed := false
+	for _, s := range scenarios {
+		if !strings.ContainsRune(*only, rune(s.id)) {
+			continue
+		}
+		fmt.Fprintf(stderr, "running %c …", s.id)
+		start := time.Now()
+		rs, err := s.run()
+		fmt.Fprintf(stderr, " %.1f s\n", time.Since(start).Seconds())
+		if err != nil {
+			fmt.Fprintf(stderr, "loadtest: scenario %c: %v\n", s.id, err)
+			rows = append(rows, row{scenario: fmt.Sprintf("%c. FAILED", s.id), figure: "see above"})
+			failed, b.keep = true, true
+		}
+		rows = append(rows, rs...)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+
+	fmt.Fprintf(stdout, "coldtransfer load test: the bot binary against fake Slack (Socket Mode) and fake Plivo on loopback\n")
+	fmt.Fprintf(stdout, "machine: %s, %d CPUs, %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintf(stdout, "bot: LOG_LEVEL=warn (a successful transfer's audit line is info, so not written), MAX_IN_FLIGHT=%d", *maxInFlight)
+	if env := runtimeEnv(); env != nil {
+		fmt.Fprintf(stdout, ", %s", strings.Join(env, " "))
+	}
+	fmt.Fprintf(stdout, "; fakes in the load test's process\n\n")
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tfigure\ttarget\t")
+	for _, r := range rows {
+		target := r.target
+		if target == "" {
+			target = "—"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.scenario, r.figure, target, r.verdict)
+	}
+	tw.Flush()
+	if len(b.notes) > 0 {
+		fmt.Fprintln(stdout)
+		for _, n := range b.notes {
+			fmt.Fprintf(stdout, "note: %s\n", n)
+		}
+	}
+	fmt.Fprintf(stdout, "\nwhole run: %.1f s\n", time.Since(began).Seconds())
+	if failed || ctx.Err() != nil {
+		return 1
+	}
+	return 0
+}
+
+// cpuModel returns the CPU's model name from /proc/cpuinfo, or "unknown CPU".
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for line := range strings.Lines(string(data)) {
+		if name, value, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(name) == "model name" {
+			return strings.TrimSpace(value)
+		}
+	}
+	return "unknown CPU"
+}
