@@ -301,8 +301,13 @@ func TestBusyBotSaysRetry(t *testing.T) {
 	g.open()
 	h.threadOf(floorChannel, supervisor)
 
-	// The same form, submitted again once there is room, runs.
-	h.submit(v.submission(groupMember, "VBUSY", "+14152223333", "+14152226666", "agent"))
+	// The same form, submitted again once there is room, runs. The slot is
+	// given back just after the first transfer's last Slack call, so press
+	// Transfer until the form closes, as a supervisor would.
+	waitUntil(t, "the form to be taken once there is room", func() bool {
+		_, ack := h.submit(v.submission(groupMember, "VBUSY", "+14152223333", "+14152226666", "agent"))
+		return ack.Payload == nil
+	})
 	h.threadOf(floorChannel, groupMember)
 	if n := g.count(); n != 2 {
 		t.Errorf("Plivo received %d requests, want 2", n)
