@@ -201,7 +201,7 @@ func (b *Bot) handle(evt socketmode.Event) error {
 	case socketmode.EventTypeHello:
 		b.ready.Store(true)
 		b.log.Info("connected to Slack")
-	case socketmode.EventTypeConnecting:
+	case socketmode.EventTypeConnecting, socketmode.EventTypeInvalidAuth:
 		b.ready.Store(false)
 		b.log.Debug("connecting to Slack")
 	case socketmode.EventTypeConnectionError:
