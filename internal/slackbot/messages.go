@@ -136,14 +136,29 @@ type outcome struct {
 	dryRun string // the request that would have been sent, for a dry run
 }
 
-// replyText is the thread reply under the announcement.
-func (o outcome) replyText() string {
+// name classifies the outcome as the audit line names it; the reply and
+// the status line follow from it.
+func (o outcome) name() string {
 	switch {
 	case o.dryRun != "":
-		return ":test_tube: Dry run: Plivo was not called. It would have been sent " + code(o.dryRun) + "."
+		return outcomeDryRun
 	case o.err == nil:
-		return ":white_check_mark: Plivo accepted the cold transfer. api_id: " + code(o.result.APIID)
+		return outcomeTransferred
 	case mayHaveReachedPlivo(o.err):
+		return outcomeUnknown
+	default:
+		return outcomeFailed
+	}
+}
+
+// replyText is the thread reply under the announcement.
+func (o outcome) replyText() string {
+	switch o.name() {
+	case outcomeDryRun:
+		return ":test_tube: Dry run: Plivo was not called. It would have been sent " + code(o.dryRun) + "."
+	case outcomeTransferred:
+		return ":white_check_mark: Plivo accepted the cold transfer. api_id: " + code(o.result.APIID)
+	case outcomeUnknown:
 		return ":warning: Transfer outcome unknown. " + esc(errorSentence(o.err))
 	default:
 		return ":x: Not transferred. " + esc(errorSentence(o.err))
@@ -152,12 +167,12 @@ func (o outcome) replyText() string {
 
 // statusLine is the announcement's last line once the outcome is known.
 func (o outcome) statusLine() string {
-	switch {
-	case o.dryRun != "":
+	switch o.name() {
+	case outcomeDryRun:
 		return ":test_tube: Dry run: nothing was sent to Plivo."
-	case o.err == nil:
+	case outcomeTransferred:
 		return ":white_check_mark: Transferred · api_id " + code(o.result.APIID)
-	case mayHaveReachedPlivo(o.err):
+	case outcomeUnknown:
 		return ":warning: Outcome unknown: check the call · see thread"
 	default:
 		return ":x: Not transferred · see thread"

@@ -30,6 +30,12 @@ type job struct {
 	received    time.Time
 }
 
+// entry starts the request's audit entry with what the job knows.
+func (j *job) entry(outcome string) *auditEntry {
+	return &auditEntry{start: j.received, path: j.path, requester: j.userID, channel: j.channelID,
+		transfer: j.transfer, outcome: outcome}
+}
+
 // ephemeral is a slash command ack's payload: a message only the requester
 // sees, answered with no Web API call at all.
 type ephemeral struct {
@@ -60,6 +66,8 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 	keys := dedupeKeys(evt.Request.EnvelopeID, "trigger", cmd.TriggerID)
 	redelivered := b.seen.seen(now, keys...)
 
+	j := &job{path: pathCommand, userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL,
+		transfer: parsed.transfer, received: now}
 	switch parsed.kind {
 	case commandHelp:
 		b.ack(evt.Request, ephemeralAck(usageText))
@@ -68,10 +76,13 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		b.ack(evt.Request, ephemeralAck(invalidText(parsed.problems)))
 		if !redelivered {
 			b.seen.add(now, keys...)
-			b.audit(&auditEntry{start: now, path: pathCommand, requester: cmd.UserID, channel: cmd.ChannelID,
-				outcome: outcomeInvalid, problem: strings.Join(parsed.problems, " ")})
+			e := j.entry(outcomeInvalid)
+			e.problem = strings.Join(parsed.problems, " ")
+			b.audit(e)
 		}
 		return
+	case commandModal:
+		j.path = pathModal
 	}
 
 	if redelivered {
@@ -79,14 +90,9 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		b.log.Info("redelivered request ignored", zap.String("envelope_id", evt.Request.EnvelopeID), zap.Int("retry_attempt", evt.Request.RetryAttempt))
 		return
 	}
-	j := &job{path: pathCommand, userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL,
-		transfer: parsed.transfer, received: now}
-	if parsed.kind == commandModal {
-		j.path = pathModal
-	}
 	if !b.tryStart() {
 		b.ack(evt.Request, ephemeralAck(busyText))
-		b.audit(&auditEntry{start: now, path: j.path, requester: j.userID, channel: j.channelID, transfer: j.transfer, outcome: outcomeBusy})
+		b.audit(j.entry(outcomeBusy))
 		return
 	}
 	b.seen.add(now, keys...)
@@ -122,16 +128,16 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 		b.log.Debug("form input refused", zap.String("requester", cb.User.ID), zap.Any("errors", fieldErrs))
 		return
 	}
+	j := &job{path: pathModal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
+		transfer: t, received: now}
 	if !b.tryStart() {
 		// The form stays open, so pressing Transfer again is the retry.
 		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTo: busyText}))
-		b.audit(&auditEntry{start: now, path: pathModal, requester: cb.User.ID, channel: origin.ChannelID, transfer: t, outcome: outcomeBusy})
+		b.audit(j.entry(outcomeBusy))
 		return
 	}
 	b.seen.add(now, keys...)
 	b.ack(evt.Request, nil)
-	j := &job{path: pathModal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
-		transfer: t, received: now}
 	go func() {
 		defer b.finish()
 		b.run(j)
@@ -147,7 +153,9 @@ func (b *Bot) slackCtx() (context.Context, context.CancelFunc) {
 // lives 3 s, so nothing else runs in between.
 func (b *Bot) openModal(j *job, triggerID string) {
 	if d := b.decide(j); !d.Allowed {
-		b.audit(&auditEntry{start: j.received, path: j.path, requester: j.userID, channel: j.channelID, decision: &d, outcome: outcomeRefused})
+		e := j.entry(outcomeRefused)
+		e.decision = &d
+		b.audit(e)
 		b.tell(j, refusalText(d))
 		return
 	}
@@ -169,7 +177,7 @@ func (b *Bot) openModal(j *job, triggerID string) {
 // transfer, and report in the announcement's thread. Each step runs only if
 // the one before it succeeded, and the request ends with one audit line.
 func (b *Bot) run(j *job) {
-	e := &auditEntry{start: j.received, path: j.path, requester: j.userID, channel: j.channelID, transfer: j.transfer}
+	e := j.entry("")
 	defer b.audit(e)
 
 	d := b.decide(j)
@@ -192,17 +200,7 @@ func (b *Bot) run(j *job) {
 	}
 
 	o := b.transfer(j)
-	e.result, e.err = o.result, o.err
-	switch {
-	case o.dryRun != "":
-		e.outcome = outcomeDryRun
-	case o.err == nil:
-		e.outcome = outcomeTransferred
-	case mayHaveReachedPlivo(o.err):
-		e.outcome = outcomeUnknown
-	default:
-		e.outcome = outcomeFailed
-	}
+	e.outcome, e.result, e.err = o.name(), o.result, o.err
 
 	if e.replyErr = b.reply(j, ts, o.replyText()); e.replyErr != nil {
 		b.tell(j, replyLostText(o))
