@@ -1,0 +1,78 @@
+// Package directory is the floor directory (SPEC §12): the destinations
+// supervisors send calls to by name, the agents they name by Slack user,
+// and the policy for destinations typed as numbers or SIP addresses.
+//
+// A *Directory is an immutable snapshot: a reload builds a new one and swaps
+// it in whole, so a request keeps the snapshot it started with. It knows
+// nothing of Slack's UI.
+package directory
+
+import (
+	"github.com/coldtransfer/coldtransfer/internal/plivo"
+)
+
+// Destination is a place calls may be sent to by name.
+type Destination struct {
+	Name  string         // [a-z][a-z0-9_-]{0,31}: what supervisors type
+	Label string         // what Slack shows; the name when the file gives none
+	To    plivo.Endpoint // the endpoint sent to Plivo
+	Role  plivo.Role     // the role To joins with, unless the request says otherwise
+	Who   []string       // user (U…/W…) and group (S…) ids that may use it; empty: anyone allowed to transfer
+}
+
+// Agent is a person who is on calls, known by Slack user id.
+type Agent struct {
+	Slack    string         // U… or W…
+	Endpoint plivo.Endpoint // the address the agent is on the call with
+}
+
+// Typed is the policy for destinations typed as numbers or SIP addresses
+// rather than chosen by name (SPEC §13.1).
+type Typed struct {
+	Allow        bool     // false: directory names only
+	Who          []string // user and group ids that may type one; empty: anyone allowed to transfer
+	Prefixes     []string // E.164 prefixes typed numbers must start with; empty: any
+	DenyPrefixes []string // E.164 prefixes refused whatever Prefixes says
+	SIPDomains   []string // lower-case hosts typed SIP addresses must be at; empty: any
+}
+
+// Directory is one snapshot of the directory file. The zero value is an
+// empty directory. It is never modified once built.
+type Directory struct {
+	destinations []Destination    // file order
+	byName       map[string]int   // lower-case name → index in destinations
+	agents       map[string]Agent // by Slack user id
+	typed        Typed
+}
+
+// Destinations returns the destinations in file order. The caller must not
+// modify the slice.
+func (d *Directory) Destinations() []Destination { return d.destinations }
+
+// Destination returns the destination called name, in any case.
+func (d *Directory) Destination(name string) (Destination, bool) {
+	i, ok := d.byName[lowerASCII(name)]
+	if !ok {
+		return Destination{}, false
+	}
+	return d.destinations[i], true
+}
+
+// Agent returns the agent entry of a Slack user.
+func (d *Directory) Agent(slackID string) (Agent, bool) {
+	a, ok := d.agents[slackID]
+	return a, ok
+}
+
+// Typed returns the policy for typed destinations.
+func (d *Directory) Typed() Typed { return d.typed }
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
