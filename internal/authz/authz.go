@@ -151,6 +151,8 @@ func (d Denial) String() string {
 		return "user"
 	case DeniedLookup:
 		return "lookup_failed"
+	case DeniedDestination:
+		return "destination"
 	}
 	return fmt.Sprintf("Denial(%d)", int(d))
 }
