@@ -127,6 +127,10 @@ type Decision struct {
 	// not allowed by id or in any allowed group" or "group lookup failed:
 	// S456: <error>".
 	Reason string
+	// Destination is which rule of the destination policy refused the
+	// request, when Denial is DeniedDestination; nil otherwise. A pointer
+	// keeps Decision comparable with ==.
+	Destination *DestinationRefusal
 }
 
 // Denial is why a request was refused.

@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/coldtransfer/coldtransfer/internal/directory"
@@ -14,16 +15,82 @@ import (
 // destination the directory's `typed` policy does not allow.
 const DeniedDestination Denial = DeniedLookup + 1
 
+// Rule is the rule of the destination policy that refused a destination.
+type Rule int
+
+// The rules of the destination policy, as DestinationRefusal names them.
+const (
+	RuleNone            Rule = iota // not refused by the destination policy
+	RuleWho                         // a named destination's who leaves the requester out
+	RuleTypedNotAllowed             // typed.allow is false: directory names only
+	RuleTypedWho                    // typed.who leaves the requester out
+	RuleDenyPrefix                  // the number starts with one of typed.deny_prefixes
+	RulePrefix                      // the number starts with none of typed.prefixes
+	RuleSIPDomain                   // the SIP host is not one of typed.sip_domains
+)
+
+// String returns r for logs: "", "who", "typed_not_allowed", "typed_who",
+// "deny_prefix", "prefix" or "sip_domain".
+func (r Rule) String() string {
+	switch r {
+	case RuleNone:
+		return ""
+	case RuleWho:
+		return "who"
+	case RuleTypedNotAllowed:
+		return "typed_not_allowed"
+	case RuleTypedWho:
+		return "typed_who"
+	case RuleDenyPrefix:
+		return "deny_prefix"
+	case RulePrefix:
+		return "prefix"
+	case RuleSIPDomain:
+		return "sip_domain"
+	}
+	return fmt.Sprintf("Rule(%d)", int(r))
+}
+
+// DestinationRefusal says which rule of the destination policy refused a
+// destination, with what the requester needs to be told why and what to do
+// instead, so that the Slack side never parses a Reason.
+type DestinationRefusal struct {
+	Rule Rule
+
+	// LookupFailed is set with RuleWho and RuleTypedWho when the requester
+	// is not listed by id and a group of who could not be looked up: the
+	// requester may well be in it, and trying again later may succeed
+	// (fail closed, as in Decide).
+	LookupFailed bool
+
+	// Matched is the deny prefix the number starts with (RuleDenyPrefix):
+	// the first of typed.deny_prefixes that matches, in file order.
+	Matched string
+
+	// Wanted is the list the destination matched none of: typed.prefixes
+	// (RulePrefix) or typed.sip_domains (RuleSIPDomain), in file order. It
+	// is a copy, which the caller may keep.
+	Wanted []string
+
+	// Host is the SIP address's host as compared (RuleSIPDomain): lower
+	// case, without port or IPv6 brackets.
+	Host string
+}
+
 // MayUseDestination reports whether userID may send calls to the named
 // destination d: anyone allowed to transfer when d has no `who`, else only
 // the users and the members of the groups it lists. A group that cannot be
 // looked up counts as not having the user (fail closed).
+//
+// A refusal has Denial DeniedDestination and a Destination with RuleWho.
 func (a *Authorizer) MayUseDestination(ctx context.Context, userID string, d directory.Destination) Decision {
 	if len(d.Who) == 0 {
 		return Decision{Allowed: true, Reason: fmt.Sprintf("destination %s open to every requester", d.Name)}
 	}
-	if ok, why := a.within(ctx, userID, d.Who); !ok {
-		return denied(DeniedDestination, "destination %s not allowed to user %s: %s", d.Name, userID, why)
+	if ok, lookupFailed, why := a.within(ctx, userID, d.Who); !ok {
+		dec := denied(DeniedDestination, "destination %s not allowed to user %s: %s", d.Name, userID, why)
+		dec.Destination = &DestinationRefusal{Rule: RuleWho, LookupFailed: lookupFailed}
+		return dec
 	}
 	return Decision{Allowed: true, Reason: fmt.Sprintf("destination %s allowed to user %s", d.Name, userID)}
 }
@@ -31,26 +98,134 @@ func (a *Authorizer) MayUseDestination(ctx context.Context, userID string, d dir
 // MayTypeDestination reports whether userID may send calls to an endpoint
 // typed rather than chosen by name, under the directory's typed policy t.
 //
-// TODO(issue 11): prefixes, deny_prefixes and sip_domains.
+// The rules are checked in this order, and the first that refuses is the
+// one reported (Decision.Destination.Rule):
+//
+//  1. typed.allow must be true (RuleTypedNotAllowed).
+//  2. When typed.who is given, userID must be listed in it or be a member of
+//     a group it lists; a group that cannot be looked up counts as not
+//     having the user (fail closed; RuleTypedWho with LookupFailed). This
+//     comes before the endpoint rules so that a requester who may not type
+//     destinations at all is told so, rather than which numbers exist.
+//  3. A phone number must start with none of typed.deny_prefixes
+//     (RuleDenyPrefix), whatever typed.prefixes says: a deny always wins.
+//  4. When typed.prefixes is given, a phone number must start with one of
+//     them (RulePrefix).
+//  5. When typed.sip_domains is given, a SIP address's host must be one of
+//     them (RuleSIPDomain).
+//
+// Numbers are matched in their E.164 form, to.String() ("+14155550100"),
+// whatever PLIVO_NUMBER_FORMAT says, with strings.HasPrefix: "+1" matches
+// "+14155550100" and "+12125550100", "+12" only the latter. Prefixes are
+// compared as given, so the directory must hold them as "+" and digits.
+//
+// A host matches a SIP domain when they are equal ignoring case, a
+// port and IPv6 brackets on either side. There are no wildcards: a domain
+// does not cover its subdomains.
+//
+// Each list restricts only its own kind of endpoint, as SPEC §13.1 reads:
+// prefixes and deny_prefixes judge numbers only, and sip_domains judges SIP
+// addresses only. So when only sip_domains is given, any number is allowed
+// except one starting with a deny prefix; when only prefixes is given, a SIP
+// address at any host is allowed, and the user part of a SIP address is
+// never read as a number. An operator who allows typed numbers and wants
+// SIP addresses bounded too (a SIP address can reach a PSTN gateway) must
+// give sip_domains as well. An empty list is the same as no list: it
+// allows any endpoint of its kind.
 func (a *Authorizer) MayTypeDestination(ctx context.Context, userID string, to plivo.Endpoint, t directory.Typed) Decision {
 	if !t.Allow {
-		return denied(DeniedDestination, "typed destinations not allowed by the directory")
+		dec := denied(DeniedDestination, "typed destinations not allowed by the directory")
+		dec.Destination = &DestinationRefusal{Rule: RuleTypedNotAllowed}
+		return dec
 	}
 	if len(t.Who) > 0 {
-		if ok, why := a.within(ctx, userID, t.Who); !ok {
-			return denied(DeniedDestination, "typed destinations not allowed to user %s: %s", userID, why)
+		if ok, lookupFailed, why := a.within(ctx, userID, t.Who); !ok {
+			dec := denied(DeniedDestination, "typed destinations not allowed to user %s: %s", userID, why)
+			dec.Destination = &DestinationRefusal{Rule: RuleTypedWho, LookupFailed: lookupFailed}
+			return dec
 		}
+	}
+	if to.IsSIP() {
+		return checkSIPDomain(to, t.SIPDomains)
+	}
+	return checkPrefixes(to, t.Prefixes, t.DenyPrefixes)
+}
+
+// checkPrefixes judges the number to by the prefix rules: refused when it
+// starts with a deny prefix, else when prefixes are given and it starts
+// with none of them.
+func checkPrefixes(to plivo.Endpoint, prefixes, denyPrefixes []string) Decision {
+	rule, matched := matchPrefixes(to.String(), prefixes, denyPrefixes)
+	switch rule {
+	case RuleDenyPrefix:
+		dec := denied(DeniedDestination, "typed number %s starts with %s, one of typed.deny_prefixes", to, matched)
+		dec.Destination = &DestinationRefusal{Rule: RuleDenyPrefix, Matched: matched}
+		return dec
+	case RulePrefix:
+		dec := denied(DeniedDestination, "typed number %s starts with none of typed.prefixes %s", to, strings.Join(prefixes, ", "))
+		dec.Destination = &DestinationRefusal{Rule: RulePrefix, Wanted: slices.Clone(prefixes)}
+		return dec
 	}
 	return Decision{Allowed: true, Reason: fmt.Sprintf("typed destination %s allowed", to)}
 }
 
+// matchPrefixes is the prefix matcher: it returns RuleDenyPrefix and the
+// first deny prefix that number starts with, else RulePrefix when prefixes
+// is not empty and number starts with none of them, else RuleNone.
+func matchPrefixes(number string, prefixes, denyPrefixes []string) (Rule, string) {
+	for _, p := range denyPrefixes {
+		if strings.HasPrefix(number, p) {
+			return RuleDenyPrefix, p
+		}
+	}
+	if len(prefixes) == 0 {
+		return RuleNone, ""
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(number, p) {
+			return RuleNone, ""
+		}
+	}
+	return RulePrefix, ""
+}
+
+// checkSIPDomain judges the SIP address to by typed.sip_domains.
+func checkSIPDomain(to plivo.Endpoint, domains []string) Decision {
+	host := sipHost(to.String())
+	if len(domains) == 0 || slices.ContainsFunc(domains, func(d string) bool { return hostOnly(d) == host }) {
+		return Decision{Allowed: true, Reason: fmt.Sprintf("typed destination %s allowed", to)}
+	}
+	dec := denied(DeniedDestination, "typed SIP host %s is not one of typed.sip_domains %s", host, strings.Join(domains, ", "))
+	dec.Destination = &DestinationRefusal{Rule: RuleSIPDomain, Wanted: slices.Clone(domains), Host: host}
+	return dec
+}
+
+// sipHost returns the host of the SIP URI uri ("sip:user@host[:port]"), as
+// hostOnly renders it.
+func sipHost(uri string) string {
+	return hostOnly(uri[strings.LastIndexByte(uri, '@')+1:])
+}
+
+// hostOnly returns host[:port] without the port and without the brackets
+// of an IPv6 address, in lower case: "Floor.Example.com:5060" →
+// "floor.example.com", "[2001:DB8::1]:5060" → "2001:db8::1".
+func hostOnly(hostport string) string {
+	host := hostport
+	if rest, ok := strings.CutPrefix(hostport, "["); ok {
+		host, _, _ = strings.Cut(rest, "]")
+	} else if strings.Count(hostport, ":") == 1 {
+		host, _, _ = strings.Cut(hostport, ":")
+	}
+	return strings.ToLower(host)
+}
+
 // within reports whether userID is one of ids or in a group among them,
-// and when not, why.
-func (a *Authorizer) within(ctx context.Context, userID string, ids []string) (bool, string) {
+// and when not, whether a group lookup failed and why.
+func (a *Authorizer) within(ctx context.Context, userID string, ids []string) (ok, lookupFailed bool, why string) {
 	var failed []string
 	for _, id := range ids {
 		if id == userID {
-			return true, ""
+			return true, false, ""
 		}
 		if !strings.HasPrefix(id, "S") {
 			continue
@@ -61,11 +236,11 @@ func (a *Authorizer) within(ctx context.Context, userID string, ids []string) (b
 			continue
 		}
 		if m.has(userID) {
-			return true, ""
+			return true, false, ""
 		}
 	}
 	if len(failed) > 0 {
-		return false, "group lookup failed: " + strings.Join(failed, "; ")
+		return false, true, "group lookup failed: " + strings.Join(failed, "; ")
 	}
-	return false, "not listed in who"
+	return false, false, "not listed in who"
 }
