@@ -30,6 +30,10 @@ const (
 	maxMaxInFlight  = 10000
 )
 
+// DefaultRatePerUser is TRANSFER_RATE_PER_USER when it is unset: 10
+// transfers per requester per minute.
+var DefaultRatePerUser = authz.RateLimit{N: 10, Window: time.Minute}
+
 // Config is the validated configuration of one bot process.
 type Config struct {
 	SlackBotToken string
@@ -38,6 +42,9 @@ type Config struct {
 
 	Plivo  plivo.Config
 	Policy authz.Policy
+	// RatePerUser is how many transfers one requester may start per window
+	// (TRANSFER_RATE_PER_USER); the zero value is no limit.
+	RatePerUser authz.RateLimit
 
 	DryRun      bool
 	HealthAddr  string // "" when the health server is off
@@ -73,6 +80,7 @@ func Load(lookup Lookup) (Config, error) {
 		MaxInFlight: r.int("MAX_IN_FLIGHT", DefaultMaxInFlight, 1, maxMaxInFlight),
 		LogLevel:    r.logLevel("LOG_LEVEL"),
 		LogFormat:   r.oneOf("LOG_FORMAT", "json", "json", "console"),
+		RatePerUser: r.rate("TRANSFER_RATE_PER_USER", DefaultRatePerUser),
 	}
 
 	policy, err := authz.ParsePolicy(

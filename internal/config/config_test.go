@@ -84,6 +84,7 @@ func defaults() config.Config {
 			NumberFormat: plivo.FormatE164,
 		},
 		Policy:      authz.Policy{Users: []string{"U123ABC"}},
+		RatePerUser: authz.RateLimit{N: 10, Window: time.Minute},
 		MaxInFlight: 256,
 		LogLevel:    zapcore.InfoLevel,
 		LogFormat:   "json",
@@ -613,6 +614,7 @@ var knownVariables = map[string]bool{
 	"PLIVO_PHLO_URL": true, "PLIVO_TIMEOUT": true, "PLIVO_NUMBER_FORMAT": true,
 	"TRANSFER_ALLOWED_USERS": true, "TRANSFER_ALLOWED_GROUPS": true, "TRANSFER_ALLOWED_CHANNELS": true,
 	"DRY_RUN": true, "HEALTH_ADDR": true, "MAX_IN_FLIGHT": true, "LOG_LEVEL": true, "LOG_FORMAT": true,
+	"TRANSFER_RATE_PER_USER": true,
 }
 
 // secrets returns the secret parts of env that an error must never repeat:
