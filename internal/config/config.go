@@ -30,9 +30,9 @@ const (
 	maxMaxInFlight  = 10000
 )
 
-// DefaultRatePerUser is TRANSFER_RATE_PER_USER when it is unset: 10
+// defaultRatePerUser is TRANSFER_RATE_PER_USER when it is unset: 10
 // transfers per requester per minute.
-var DefaultRatePerUser = authz.RateLimit{N: 10, Window: time.Minute}
+var defaultRatePerUser = authz.RateLimit{N: 10, Window: time.Minute}
 
 // Config is the validated configuration of one bot process.
 type Config struct {
@@ -80,7 +80,7 @@ func Load(lookup Lookup) (Config, error) {
 		MaxInFlight: r.int("MAX_IN_FLIGHT", DefaultMaxInFlight, 1, maxMaxInFlight),
 		LogLevel:    r.logLevel("LOG_LEVEL"),
 		LogFormat:   r.oneOf("LOG_FORMAT", "json", "json", "console"),
-		RatePerUser: r.rate("TRANSFER_RATE_PER_USER", DefaultRatePerUser),
+		RatePerUser: r.rate("TRANSFER_RATE_PER_USER", defaultRatePerUser),
 	}
 
 	policy, err := authz.ParsePolicy(
