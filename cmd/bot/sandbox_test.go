@@ -55,25 +55,33 @@ func TestSandbox(t *testing.T) {
 			absent: []string{"Plivo      POST", "#floor     🔀", "thread "},
 		},
 		{
+			// The form, not a transfer: the sample directory lets only the
+			// supervisor type numbers.
 			name:   "allowed through a user group",
-			script: []string{"as lead", "/transfer +44 20 7946 0000 from +1 415 222 3333 as customer"},
+			script: []string{"as lead", "/transfer"},
 			want: []string{
-				"#floor     🔀 Cold transfer requested by @lead with the /transfer command",
-				`{"action":"cold_transfer","to":"+442079460000","role":"customer","trigger_source":"+14152223333"}`,
-				"edited     ✅ Transferred",
+				"sandbox    You are now @lead (allowed to transfer as a member of the group S0LEADS).",
+				"form       Cold transfer [Cancel] [Transfer]",
+				"(to fill it in and submit it, type: form to=… agent=… role=…)",
 			},
+			absent: []string{"only you"},
 		},
 		{
+			// Another call the second time: a call whose outcome is unknown
+			// stays claimed for a while (SPEC §13.2).
 			name:   "Plivo 500 then the normal answer again",
-			script: []string{"plivo 500", typedTransfer, typedTransfer},
-			want: append([]string{
+			script: []string{"plivo 500", typedTransfer, "/transfer +1 415 555 0101 from +44 20 7946 0123"},
+			want: []string{
 				`sandbox    Plivo will answer the next transfer with: 500 Internal Server Error {"api_id":`,
 				"> " + typedTransfer,
 				`           → 500 Internal Server Error {"api_id":`,
 				`thread     ⚠️ Transfer outcome unknown. Plivo had a server error (HTTP 500, "internal server error"):`,
 				"edited     ⚠️ Outcome unknown: check the call · see thread",
-				"> " + typedTransfer,
-			}, transferred...),
+				"> /transfer +1 415 555 0101 from +44 20 7946 0123",
+				`{"action":"cold_transfer","to":"+14155550101","role":"agent","trigger_source":"+442079460123"}`,
+				"           → 201 Created",
+				"edited     ✅ Transferred",
+			},
 		},
 		{
 			name:   "Plivo 404",
@@ -251,7 +259,8 @@ func TestSandboxBinary(t *testing.T) {
 		"> " + typedTransfer, "edited     ✅ Transferred",
 		"> as intruder", "only you   ⛔ You are not allowed to transfer calls.",
 		"> plivo 500", "thread     ⚠️ Transfer outcome unknown. Plivo had a server error (HTTP 500",
-		"> form ", "form       Cold transfer [Cancel] [Transfer]", "with the transfer form", "edited     ✅ Transferred",
+		"> form ", "form       Cold transfer [Cancel] [Transfer]", "with the transfer form",
+		`"role":"customer","trigger_source":"sip:alice@floor.sip.example.com"}`, "edited     ✅ Transferred",
 	})
 }
 

@@ -200,7 +200,7 @@ func (s *session) directory() {
 		}
 	}
 	s.say("", "agents: "+strings.Join(agents, " · "))
-	s.say("", "Typed numbers (+1, +44; not +1900, +1976): @"+people[0].name+" only.")
+	s.say("", "Typed numbers and SIP addresses: @"+people[0].name+" only (numbers +1…, +44…; not +1900…, +1976…).")
 }
 
 func (s *session) help() {
@@ -208,7 +208,7 @@ func (s *session) help() {
 What a supervisor types in #floor, sent to the bot as the current user:
   /transfer <to> from <agent> [as agent|customer]   transfer at once
   /transfer help · /transfer list · /transfer       usage · destinations · the form
-  (@alice, @bob… become Slack mentions; names like billing need the directory feature)
+  (@alice, @bob… are sent as Slack sends mentions; names: see directory)
 Sandbox commands:
   form to=… agent=… role=…   open the form, show its fields, submit it with these values
   as <name>                  act as supervisor, lead, intruder, alice, bob or carol
