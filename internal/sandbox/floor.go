@@ -9,6 +9,10 @@ import (
 // directory. Ids are Slack-shaped so that the bot's own validation accepts
 // them.
 
+// sipDomain is the floor's SIP domain: agents are on it, and it is the
+// only one typed SIP addresses may use.
+const sipDomain = "floor.sip.example.com"
+
 // channel is #floor, where every command is typed.
 const (
 	channelID   = "C0FLOOR"
@@ -30,7 +34,7 @@ var people = []person{
 	{name: "supervisor", id: "U0SUPER", about: "allowed to transfer by id, may also type numbers"},
 	{name: "lead", id: "U0LEAD", about: "allowed to transfer as a member of the group " + leadsGroup},
 	{name: "intruder", id: "U0INTRUDER", about: "not allowed to transfer"},
-	{name: "alice", id: "U0ALICE", about: "an agent, not allowed to transfer", agentAt: "sip:alice@floor.sip.example.com"},
+	{name: "alice", id: "U0ALICE", about: "an agent, not allowed to transfer", agentAt: "sip:alice@" + sipDomain},
 	{name: "bob", id: "U0BOB", about: "an agent, not allowed to transfer", agentAt: "+14152223333"},
 	{name: "carol", id: "U0CAROL", about: "an agent, not allowed to transfer", agentAt: "+442079460123"},
 }
@@ -66,13 +70,13 @@ type destination struct {
 var destinations = []destination{
 	{name: "billing", label: "Billing queue", to: "+14155550100"},
 	{name: "sales", label: "Sales", to: "+14155550101"},
-	{name: "support", label: "Support desk", to: "sip:support@floor.sip.example.com"},
+	{name: "support", label: "Support desk", to: "sip:support@" + sipDomain},
 	{name: "escalations", label: "Escalations (leads only)", to: "+14155550199", who: leadsGroup},
 }
 
 // directoryYAML is the sample directory file in the format of SPEC §12:
 // the destinations and agents above; typed numbers and SIP addresses only
-// for the supervisor, with a few prefix rules to try.
+// for the supervisor, with a few prefix and domain rules to try.
 func directoryYAML() string {
 	var b strings.Builder
 	b.WriteString("# The coldtransfer sandbox's sample floor directory (SPEC §12).\n")
@@ -92,6 +96,7 @@ func directoryYAML() string {
 	supervisor := people[0]
 	fmt.Fprintf(&b, "typed:\n  allow: true\n  who: [%s]   # @%s\n", supervisor.id, supervisor.name)
 	b.WriteString("  prefixes: [\"+1\", \"+44\"]\n  deny_prefixes: [\"+1900\", \"+1976\"]\n")
+	b.WriteString("  sip_domains: [\"" + sipDomain + "\"]\n")
 	return b.String()
 }
 

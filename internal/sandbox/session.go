@@ -200,7 +200,7 @@ func (s *session) directory() {
 		}
 	}
 	s.say("", "agents: "+strings.Join(agents, " · "))
-	s.say("", "Typed numbers and SIP addresses: @"+people[0].name+" only (numbers +1…, +44…; not +1900…, +1976…).")
+	s.say("", "Typed numbers and SIP addresses: @"+people[0].name+" only (+1…, +44…, not +1900…, +1976…; sip:…@"+sipDomain+").")
 }
 
 func (s *session) help() {
