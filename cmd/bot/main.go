@@ -37,20 +37,24 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.LookupEnv, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is the whole program, with its environment passed in so that tests
 // can run it. It returns the exit status.
-func run(ctx context.Context, args []string, lookupEnv config.Lookup, stderr io.Writer) int {
+func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("bot", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	envFile := flags.String("env-file", ".env", "`file` of variables to load when present; the environment wins over it")
+	sandboxMode := flags.Bool("sandbox", false, "try the bot with no account: fake Slack and Plivo on this machine, /transfer typed on standard input")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitBadConfig
+	}
+	if *sandboxMode {
+		return runSandbox(ctx, *envFile, stdin, stdout, stderr)
 	}
 
 	lookup, err := withEnvFile(lookupEnv, *envFile)

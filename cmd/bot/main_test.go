@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -213,7 +214,7 @@ func TestRunBadConfig(t *testing.T) {
 			var stderr bytes.Buffer
 
 			start := time.Now()
-			status := run(ctx, noEnvFile(t), lookup(merge(f.env(), tt.env)), &stderr)
+			status := run(ctx, noEnvFile(t), lookup(merge(f.env(), tt.env)), strings.NewReader(""), io.Discard, &stderr)
 			elapsed := time.Since(start)
 
 			if status != exitBadConfig {
@@ -336,7 +337,7 @@ func TestRunEnvFile(t *testing.T) {
 			defer cancel()
 			var stderr bytes.Buffer
 
-			status := run(ctx, args, lookup(tt.env), &stderr)
+			status := run(ctx, args, lookup(tt.env), strings.NewReader(""), io.Discard, &stderr)
 
 			if status != exitBadConfig {
 				t.Errorf("run returned %d, want %d; stderr:\n%s", status, exitBadConfig, stderr.String())
@@ -376,7 +377,7 @@ func TestRunEnvFileUnreadable(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			var stderr bytes.Buffer
-			status := run(t.Context(), tt.args(dir), lookup(nil), &stderr)
+			status := run(t.Context(), tt.args(dir), lookup(nil), strings.NewReader(""), io.Discard, &stderr)
 			if status != exitBadConfig {
 				t.Errorf("run returned %d, want %d; stderr:\n%s", status, exitBadConfig, stderr.String())
 			}
@@ -390,7 +391,7 @@ func TestRunEnvFileUnreadable(t *testing.T) {
 
 func TestRunHelpExitsZero(t *testing.T) {
 	var stderr bytes.Buffer
-	if status := run(t.Context(), []string{"-h"}, lookup(nil), &stderr); status != exitOK {
+	if status := run(t.Context(), []string{"-h"}, lookup(nil), strings.NewReader(""), io.Discard, &stderr); status != exitOK {
 		t.Errorf("run -h returned %d, want %d", status, exitOK)
 	}
 	if !strings.Contains(stderr.String(), "-env-file") {
@@ -429,7 +430,7 @@ func TestRunRejectedToken(t *testing.T) {
 			defer cancel()
 			stderr := newSyncBuffer()
 
-			status := run(ctx, noEnvFile(t), lookup(env), stderr)
+			status := run(ctx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr)
 
 			if ctx.Err() != nil {
 				t.Fatalf("run returned only when the test's deadline passed; stderr:\n%s", stderr)
@@ -462,7 +463,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	defer stop()
 	stderr := newSyncBuffer()
 	done := make(chan int, 1)
-	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), stderr) }()
+	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
 
 	// 127.0.0.1:0 lets the kernel pick a free port, which the bot logs.
 	listening, err := stderr.waitLog(ctx, "health probes listening")
@@ -517,7 +518,7 @@ func TestRunSlackUnreachable(t *testing.T) {
 	defer stop()
 	stderr := newSyncBuffer()
 	done := make(chan int, 1)
-	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), stderr) }()
+	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
 
 	warn, err := stderr.waitLog(ctx, "slack unreachable, retrying auth.test")
 	if err != nil {
