@@ -33,6 +33,17 @@ func (a *Authorizer) MayUseDestination(ctx context.Context, userID string, d dir
 //
 // TODO(issue 11): prefixes, deny_prefixes and sip_domains.
 func (a *Authorizer) MayTypeDestination(ctx context.Context, userID string, to plivo.Endpoint, t directory.Typed) Decision {
+	if d := a.MayType(ctx, userID, t); !d.Allowed {
+		return d
+	}
+	return Decision{Allowed: true, Reason: fmt.Sprintf("typed destination %s allowed", to)}
+}
+
+// MayType reports whether userID may type destinations at all under the
+// directory's typed policy t (allow, then who), before any endpoint is
+// known: what the form and /transfer list offer. MayTypeDestination checks
+// this first.
+func (a *Authorizer) MayType(ctx context.Context, userID string, t directory.Typed) Decision {
 	if !t.Allow {
 		return denied(DeniedDestination, "typed destinations not allowed by the directory")
 	}
@@ -41,7 +52,7 @@ func (a *Authorizer) MayTypeDestination(ctx context.Context, userID string, to p
 			return denied(DeniedDestination, "typed destinations not allowed to user %s: %s", userID, why)
 		}
 	}
-	return Decision{Allowed: true, Reason: fmt.Sprintf("typed destination %s allowed", to)}
+	return Decision{Allowed: true, Reason: fmt.Sprintf("typed destinations allowed to user %s", userID)}
 }
 
 // within reports whether userID is one of ids or in a group among them,
