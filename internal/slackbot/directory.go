@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
@@ -134,9 +135,18 @@ func unknownDestinationText(name string, dir *directory.Directory) string {
 }
 
 // codeText renders typed text as inline code in a plain-text problem,
-// which is escaped for mrkdwn later: only backticks need to go.
+// which is escaped for mrkdwn later: backticks, control characters and
+// invalid UTF-8 must go.
 func codeText(s string) string {
-	s = strings.ReplaceAll(s, "`", "'")
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '`':
+			return '\''
+		case unicode.IsControl(r):
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 	if r := []rune(s); len(r) > 40 {
 		s = string(r[:40]) + "…"
 	}
