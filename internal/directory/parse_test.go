@@ -322,3 +322,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The example in the repository's root is a good file.
+func TestExampleFileParses(t *testing.T) {
+	d, err := Load("../../directory.example.yaml")
+	if err != nil {
+		t.Fatalf("directory.example.yaml:\n%v", err)
+	}
+	if len(d.Destinations()) != 3 || d.NumAgents() != 2 || d.Typed().Allow {
+		t.Errorf("example: %d destinations, %d agents, typed %+v", len(d.Destinations()), d.NumAgents(), d.Typed())
+	}
+	if v, _ := d.Destination("VIP"); v.Role != "customer" || len(v.Who) != 2 {
+		t.Errorf("vip = %+v", v)
+	}
+}
