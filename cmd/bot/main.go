@@ -22,6 +22,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/config"
+	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/health"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
@@ -63,22 +64,24 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.R
 		return exitBadConfig
 	}
 	cfg, err := config.Load(lookup)
-	if err != nil {
+	dir, dirErr := loadDirectory(cfg.DirectoryFile)
+	if err = errors.Join(err, dirErr); err != nil {
 		reportConfig(stderr, err)
 		return exitBadConfig
 	}
 
 	log := newLogger(cfg, stderr)
 	defer func() { _ = log.Sync() }()
-	if err := serve(ctx, cfg, log); err != nil {
+	if err := serve(ctx, cfg, dir, log); err != nil {
 		fmt.Fprintf(stderr, "coldtransfer: %v\n", err)
 		return exitFailure
 	}
 	return exitOK
 }
 
-// serve builds the bot from cfg and runs it until ctx ends.
-func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+// serve builds the bot from cfg and the floor directory dir (nil for none)
+// and runs it until ctx ends.
+func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log *zap.Logger) error {
 	transferer, err := plivo.New(cfg.Plivo)
 	if err != nil {
 		return fmt.Errorf("plivo client: %w", err)
@@ -88,10 +91,16 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		AppToken: cfg.SlackAppToken,
 		URL:      cfg.SlackAPIURL,
 	})
+	var src *directory.Source
+	if dir != nil {
+		src = directory.NewSource(cfg.DirectoryFile, dir, log)
+	}
+	defer watchDirectory(ctx, src, log)()
 	bot := slackbot.New(slackbot.Config{
 		DryRun:       cfg.DryRun,
 		NumberFormat: cfg.Plivo.NumberFormat,
 		MaxInFlight:  cfg.MaxInFlight,
+		Directory:    currentDirectory(src),
 	}, api, authz.New(cfg.Policy, api), transferer, log)
 
 	if cfg.HealthAddr != "" {
@@ -124,6 +133,62 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// loadDirectory loads the floor directory file at path ("" for none). Its
+// problems are configuration problems, one line each naming the variable.
+func loadDirectory(path string) (*directory.Directory, error) {
+	if path == "" {
+		return nil, nil
+	}
+	dir, err := directory.Load(path)
+	if derr, ok := errors.AsType[*directory.Error](err); ok {
+		errs := make([]error, len(derr.Problems))
+		for i, p := range derr.Problems {
+			errs[i] = fmt.Errorf("DIRECTORY_FILE: %s: %s", path, p)
+		}
+		return nil, errors.Join(errs...)
+	}
+	return dir, err
+}
+
+// currentDirectory is the bot's view of src: the directory in force, or
+// none without a directory file.
+func currentDirectory(src *directory.Source) func() *directory.Directory {
+	if src == nil {
+		return nil
+	}
+	return src.Current
+}
+
+// watchDirectory reloads src on SIGHUP and when its file changes, until the
+// returned stop is called. Without a directory, SIGHUP is only logged
+// rather than ending the process, its default.
+func watchDirectory(ctx context.Context, src *directory.Source, log *zap.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if src != nil {
+			src.Watch(ctx, hup, directory.DefaultPollInterval)
+			return
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Warn("SIGHUP: there is no DIRECTORY_FILE to reload")
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		signal.Stop(hup)
+	}
 }
 
 // withEnvFile returns a lookup that reads the environment first and then

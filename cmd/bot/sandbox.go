@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +25,8 @@ func runSandbox(ctx context.Context, envFile string, stdin io.Reader, stdout, st
 	}
 	defer world.Close()
 	cfg, err := config.Load(world.Lookup)
-	if err != nil { // the sandbox's own configuration: a bug, not the user's
+	dir, dirErr := loadDirectory(cfg.DirectoryFile)
+	if err = errors.Join(err, dirErr); err != nil { // the sandbox's own configuration: a bug, not the user's
 		reportConfig(stderr, err)
 		return exitFailure
 	}
@@ -37,7 +39,7 @@ func runSandbox(ctx context.Context, envFile string, stdin io.Reader, stdout, st
 	defer endSession()
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(botCtx, cfg, log)
+		served <- serve(botCtx, cfg, dir, log)
 		endSession() // no bot, no session
 	}()
 

@@ -133,17 +133,8 @@ func (a *Authorizer) MayUseDestination(ctx context.Context, userID string, d dir
 // give sip_domains as well. An empty list is the same as no list: it
 // allows any endpoint of its kind.
 func (a *Authorizer) MayTypeDestination(ctx context.Context, userID string, to plivo.Endpoint, t directory.Typed) Decision {
-	if !t.Allow {
-		dec := denied(DeniedDestination, "typed destinations not allowed by the directory")
-		dec.Destination = &DestinationRefusal{Rule: RuleTypedNotAllowed}
-		return dec
-	}
-	if len(t.Who) > 0 {
-		if ok, lookupFailed, why := a.within(ctx, userID, t.Who); !ok {
-			dec := denied(DeniedDestination, "typed destinations not allowed to user %s: %s", userID, why)
-			dec.Destination = &DestinationRefusal{Rule: RuleTypedWho, LookupFailed: lookupFailed}
-			return dec
-		}
+	if d := a.MayType(ctx, userID, t); !d.Allowed {
+		return d
 	}
 	if to.IsSIP() {
 		return checkSIPDomain(to, t.SIPDomains)
@@ -167,6 +158,26 @@ func checkPrefixes(to plivo.Endpoint, prefixes, denyPrefixes []string) Decision 
 		return dec
 	}
 	return Decision{Allowed: true, Reason: fmt.Sprintf("typed destination %s allowed", to)}
+}
+
+// MayType reports whether userID may type destinations at all under the
+// directory's typed policy t (allow, then who), before any endpoint is
+// known: what the form and /transfer list offer. MayTypeDestination checks
+// this first.
+func (a *Authorizer) MayType(ctx context.Context, userID string, t directory.Typed) Decision {
+	if !t.Allow {
+		dec := denied(DeniedDestination, "typed destinations not allowed by the directory")
+		dec.Destination = &DestinationRefusal{Rule: RuleTypedNotAllowed}
+		return dec
+	}
+	if len(t.Who) > 0 {
+		if ok, lookupFailed, why := a.within(ctx, userID, t.Who); !ok {
+			dec := denied(DeniedDestination, "typed destinations not allowed to user %s: %s", userID, why)
+			dec.Destination = &DestinationRefusal{Rule: RuleTypedWho, LookupFailed: lookupFailed}
+			return dec
+		}
+	}
+	return Decision{Allowed: true, Reason: fmt.Sprintf("typed destinations allowed to user %s", userID)}
 }
 
 // matchPrefixes is the prefix matcher: it returns RuleDenyPrefix and the

@@ -51,6 +51,10 @@ type Config struct {
 	MaxInFlight int
 	LogLevel    zapcore.Level
 	LogFormat   string // "json" or "console"
+
+	// DirectoryFile is the path of the floor directory (SPEC §12), "" for
+	// none. Load only reads the variable: cmd/bot loads the file.
+	DirectoryFile string
 }
 
 // Lookup returns the value of an environment variable and whether it is set,
@@ -82,6 +86,8 @@ func Load(lookup Lookup) (Config, error) {
 		LogFormat:   r.oneOf("LOG_FORMAT", "json", "json", "console"),
 		RatePerUser: r.rate("TRANSFER_RATE_PER_USER", defaultRatePerUser),
 	}
+
+	cfg.DirectoryFile = r.get("DIRECTORY_FILE")
 
 	policy, err := authz.ParsePolicy(
 		r.get("TRANSFER_ALLOWED_USERS"),

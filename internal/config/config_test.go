@@ -107,7 +107,7 @@ func TestLoadValid(t *testing.T) {
 			env: with(map[string]string{
 				"SLACK_API_URL": "", "PLIVO_PHLO_URL": "", "PLIVO_TIMEOUT": "", "PLIVO_NUMBER_FORMAT": "",
 				"TRANSFER_ALLOWED_GROUPS": "", "TRANSFER_ALLOWED_CHANNELS": "", "DRY_RUN": "",
-				"HEALTH_ADDR": "", "MAX_IN_FLIGHT": "", "LOG_LEVEL": "", "LOG_FORMAT": "",
+				"HEALTH_ADDR": "", "MAX_IN_FLIGHT": "", "LOG_LEVEL": "", "LOG_FORMAT": "", "DIRECTORY_FILE": "",
 			}),
 			want: func(*config.Config) {},
 		},
@@ -131,6 +131,7 @@ func TestLoadValid(t *testing.T) {
 				"MAX_IN_FLIGHT":             "10",
 				"LOG_LEVEL":                 "debug",
 				"LOG_FORMAT":                "console",
+				"DIRECTORY_FILE":            "/etc/coldtransfer/directory.yaml",
 			}),
 			want: func(c *config.Config) {
 				c.SlackAPIURL = "http://127.0.0.1:8080/api/"
@@ -147,6 +148,7 @@ func TestLoadValid(t *testing.T) {
 				c.MaxInFlight = 10
 				c.LogLevel = zapcore.DebugLevel
 				c.LogFormat = "console"
+				c.DirectoryFile = "/etc/coldtransfer/directory.yaml"
 			},
 		},
 		{

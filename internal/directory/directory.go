@@ -8,6 +8,9 @@
 package directory
 
 import (
+	"encoding/hex"
+	"strings"
+
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
@@ -43,6 +46,7 @@ type Directory struct {
 	byName       map[string]int   // lower-case name → index in destinations
 	agents       map[string]Agent // by Slack user id
 	typed        Typed
+	sum          [32]byte // SHA-256 of the file it was parsed from
 }
 
 // Destinations returns the destinations in file order. The caller must not
@@ -66,6 +70,40 @@ func (d *Directory) Agent(slackID string) (Agent, bool) {
 
 // Typed returns the policy for typed destinations.
 func (d *Directory) Typed() Typed { return d.typed }
+
+// NumAgents returns how many agents the directory has.
+func (d *Directory) NumAgents() int { return len(d.agents) }
+
+// Version identifies the file the directory was parsed from: the same
+// content gives the same version on every replica. It is "" for the zero
+// Directory.
+func (d *Directory) Version() string {
+	if d.sum == ([32]byte{}) {
+		return ""
+	}
+	return hex.EncodeToString(d.sum[:8])
+}
+
+// Suggest returns the name of the destination closest to text, a mistyped
+// name or a label, when one is close enough to be what was meant.
+func (d *Directory) Suggest(text string) (string, bool) {
+	text = strings.ToLower(strings.TrimSpace(text))
+	if text == "" {
+		return "", false
+	}
+	best, bestDist := "", -1
+	for _, dest := range d.destinations {
+		for _, candidate := range []string{dest.Name, strings.ToLower(dest.Label)} {
+			if dist := distance(text, candidate); dist <= tolerance(text) && (bestDist < 0 || dist < bestDist) {
+				best, bestDist = dest.Name, dist
+			}
+		}
+	}
+	if bestDist >= 0 {
+		return best, true
+	}
+	return uniquePrefix(text, d.destinations)
+}
 
 func lowerASCII(s string) string {
 	b := []byte(s)

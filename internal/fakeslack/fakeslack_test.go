@@ -832,3 +832,38 @@ func BenchmarkPostMessage(b *testing.B) {
 		}
 	})
 }
+
+func TestBlockSuggestionRoundTrip(t *testing.T) {
+	s, b := connected(t, Options{})
+	ctx := timeout(t, 5*time.Second)
+	env, err := s.SendBlockSuggestion(ctx, slack.InteractionCallback{
+		User: slack.User{ID: "U1"}, ActionID: "to", BlockID: "to", Value: "bil",
+		View: slack.View{ID: "V1", CallbackID: "cold_transfer", PrivateMetadata: `{"c":"C1"}`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt := b.next(ctx, socketmode.EventTypeInteractive)
+	cb := evt.Data.(slack.InteractionCallback)
+	if cb.Type != slack.InteractionTypeBlockSuggestion || cb.ActionID != "to" || cb.Value != "bil" || cb.View.PrivateMetadata != `{"c":"C1"}` {
+		t.Errorf("interaction = %+v", cb)
+	}
+	if !evt.Request.AcceptsResponsePayload {
+		t.Error("block_suggestion envelope does not accept a response payload")
+	}
+	options := slack.OptionsResponse{Options: []*slack.OptionBlockObject{
+		slack.NewOptionBlockObject("billing", slack.NewTextBlockObject(slack.PlainTextType, "Billing", false, false), nil),
+	}}
+	if err := b.client.Ack(*evt.Request, options); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := s.WaitAck(ctx, env.EnvelopeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonEqual(t, ack.Payload, `{"options":[{"text":{"type":"plain_text","text":"Billing","emoji":false},"value":"billing"}]}`)
+	frame, _ := json.Marshal(map[string]any{"envelope_id": env.EnvelopeID, "payload": options})
+	if ack.Size != len(frame) {
+		t.Errorf("ack Size %d, want the frame's %d bytes", ack.Size, len(frame))
+	}
+}

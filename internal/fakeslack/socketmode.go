@@ -39,6 +39,7 @@ type Ack struct {
 	Payload    json.RawMessage // nil when the ack had none
 	Latency    time.Duration   // from the (latest) Send of that envelope id to the ack's arrival
 	Received   time.Time       // when the ack arrived
+	Size       int             // bytes of the ack frame as it came over the websocket
 }
 
 // wsConn is one accepted websocket. Data frames are written under wmu (one
@@ -251,17 +252,17 @@ func (s *Server) readAcks(c *wsConn) {
 		if string(frame.Payload) == "null" {
 			frame.Payload = nil
 		}
-		s.recordAck(frame.EnvelopeID, frame.Payload, now)
+		s.recordAck(Ack{EnvelopeID: frame.EnvelopeID, Payload: frame.Payload, Received: now, Size: len(data)})
 	}
 }
 
-func (s *Server) recordAck(id string, payload json.RawMessage, at time.Time) {
+func (s *Server) recordAck(ack Ack) {
 	a := &s.ack
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ack := Ack{EnvelopeID: id, Payload: payload, Received: at}
+	id := ack.EnvelopeID
 	if sent, ok := a.sentAt[id]; ok {
-		ack.Latency = at.Sub(sent)
+		ack.Latency = ack.Received.Sub(sent)
 	}
 	a.acks[id] = append(a.acks[id], ack)
 	if ch := a.waiters[id]; ch != nil {
@@ -444,6 +445,26 @@ func (s *Server) SendInteraction(ctx context.Context, cb slack.InteractionCallba
 		Payload:                payload,
 		AcceptsResponsePayload: cb.Type == slack.InteractionTypeViewSubmission,
 	}
+	return env, s.Send(ctx, env)
+}
+
+// SendBlockSuggestion sends cb as the "interactive" envelope Slack sends
+// while someone types in an external_select: Type block_suggestion, with
+// accepts_response_payload true, since the options come back in the ack.
+// Empty fields are filled as by SendInteraction.
+func (s *Server) SendBlockSuggestion(ctx context.Context, cb slack.InteractionCallback) (Envelope, error) {
+	cb.Type = slack.InteractionTypeBlockSuggestion
+	if cb.Team.ID == "" {
+		cb.Team.ID = "T1"
+	}
+	if cb.APIAppID == "" {
+		cb.APIAppID = "A1"
+	}
+	payload, err := json.Marshal(&cb)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("encode block_suggestion: %w", err)
+	}
+	env := Envelope{EnvelopeID: s.newEnvelopeID(), Type: "interactive", Payload: payload, AcceptsResponsePayload: true}
 	return env, s.Send(ctx, env)
 }
 

@@ -94,7 +94,9 @@ var errEmpty = errors.New("missing: " + validForms)
 
 // ParseEndpoint parses s as a phone number in international form or a SIP
 // URI, as a supervisor types it or as Slack delivers it (possibly wrapped as
-// a link, <tel:+14152225555|+1 415 222 5555>), and returns it normalised.
+// a link, <tel:+14152225555|+1 415 222 5555>, or with links inside, as
+// sip:<mailto:q@pbx.example.com|q@pbx.example.com>), and returns it
+// normalised.
 // The error says what is wrong and what a valid value looks like.
 func ParseEndpoint(s string) (Endpoint, error) {
 	if len(s) > maxEndpointLen {
@@ -104,11 +106,11 @@ func ParseEndpoint(s string) (Endpoint, error) {
 	if s == "" {
 		return Endpoint{}, errEmpty
 	}
-	s, err := unwrapLink(s)
+	s, err := unwrapLinks(s)
 	if err != nil {
 		return Endpoint{}, err
 	}
-	if s == "" {
+	if s = strings.TrimSpace(s); s == "" {
 		return Endpoint{}, errEmpty
 	}
 	if number, ok := cutPrefixFold(s, telScheme); ok {
@@ -129,21 +131,55 @@ func ParseEndpoint(s string) (Endpoint, error) {
 	return Endpoint{}, fmt.Errorf("%s is not a phone number or SIP URI: %s", quote(s), validForms)
 }
 
-// unwrapLink returns the target of a Slack link, <target|label> or <target>,
-// or s itself when it is not a link.
-func unwrapLink(s string) (string, error) {
-	if s[0] != '<' {
+// unwrapLinks undoes the links Slack makes of what was typed. A token that
+// is a whole link, <target|label> or <target>, is its target. Links inside
+// a token are the text Slack made them from: their label, or their target
+// without a mailto: scheme (sip:<mailto:q@pbx.example.com|q@pbx.example.com>
+// is sip:q@pbx.example.com). Text without < is returned as it is.
+func unwrapLinks(s string) (string, error) {
+	if !strings.Contains(s, "<") {
 		return s, nil
 	}
-	if len(s) < 2 || s[len(s)-1] != '>' {
-		return "", fmt.Errorf("%s starts a link with < but does not end it with >: %s", quote(s), validForms)
+	nested := fmt.Errorf("%s is not a phone number or SIP URI: %s", quote(s), validForms)
+	if s[0] == '<' && strings.IndexByte(s, '>') == len(s)-1 {
+		inner := s[1 : len(s)-1]
+		if strings.Contains(inner, "<") {
+			return "", nested
+		}
+		target, _, _ := strings.Cut(inner, "|")
+		return strings.TrimSpace(target), nil
 	}
-	inner := s[1 : len(s)-1]
-	if strings.ContainsAny(inner, "<>") {
-		return "", fmt.Errorf("%s is not a phone number or SIP URI: %s", quote(s), validForms)
+	var b strings.Builder
+	for rest := s; ; {
+		i := strings.IndexByte(rest, '<')
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String(), nil
+		}
+		j := strings.IndexByte(rest[i:], '>')
+		if j < 0 {
+			return "", fmt.Errorf("%s starts a link with < but does not end it with >: %s", quote(s), validForms)
+		}
+		inner := rest[i+1 : i+j]
+		if strings.Contains(inner, "<") {
+			return "", nested
+		}
+		b.WriteString(rest[:i])
+		b.WriteString(linkText(inner))
+		rest = rest[i+j+1:]
 	}
-	target, _, _ := strings.Cut(inner, "|")
-	return strings.TrimSpace(target), nil
+}
+
+// linkText is the text Slack made the link inner (between < and >) from.
+func linkText(inner string) string {
+	target, label, ok := strings.Cut(inner, "|")
+	if label = strings.TrimSpace(label); ok && label != "" {
+		return label
+	}
+	if addr, ok := cutPrefixFold(strings.TrimSpace(target), "mailto:"); ok {
+		return addr
+	}
+	return strings.TrimSpace(target)
 }
 
 // parsePhone parses an international phone number: + then 8 to 15 digits,

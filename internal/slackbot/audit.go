@@ -23,6 +23,10 @@ const (
 	outcomeBusy         = "busy"
 )
 
+// outcomeRefusedDestination: the directory's destination policy refused
+// where the call would go (SPEC §13.1).
+const outcomeRefusedDestination = "refused_destination"
+
 // auditEntry gathers what the one `transfer` log line of a request says
 // (SPEC §8). It is filled as the request goes and written once, by
 // (*Bot).audit.
@@ -68,6 +72,8 @@ func (b *Bot) audit(e *auditEntry) {
 		zap.String("to", e.transfer.to.String()),
 		zap.String("trigger_source", e.transfer.triggerSource.String()),
 		zap.String("role", string(e.transfer.role)),
+		zap.String("destination", e.transfer.destination), // the directory name; "" when typed
+		zap.String("agent", e.transfer.agent),             // the agent's Slack id; "" when typed
 		zap.String("decision", decision),
 		zap.String("reason", reason),
 		zap.String("outcome", e.outcome),

@@ -6,6 +6,7 @@ package slackbot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,12 +19,20 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
-// Authorizer decides whether a user may transfer calls in a channel.
+// Authorizer decides whether a user may transfer calls in a channel, and
+// where to (the floor directory's destination policy, SPEC §13.1). Given a
+// context that has already ended, it must answer at once from what it
+// knows without asking Slack, as *authz.Authorizer does (a group it cannot
+// look up then counts as not having the user): the bot does that in acks.
 type Authorizer interface {
 	Decide(ctx context.Context, userID, channelID string) authz.Decision
+	MayUseDestination(ctx context.Context, userID string, d directory.Destination) authz.Decision
+	MayType(ctx context.Context, userID string, t directory.Typed) authz.Decision
+	MayTypeDestination(ctx context.Context, userID string, to plivo.Endpoint, t directory.Typed) authz.Decision
 }
 
 // Transferer cold-transfers a live call.
@@ -48,6 +57,10 @@ type Config struct {
 	// PingInterval is how long the Socket Mode client waits for Slack's
 	// ping before it reconnects. Default: slack-go's 30 s.
 	PingInterval time.Duration
+	// Directory returns the floor directory in force (SPEC §12), nil for
+	// none; each request calls it once and keeps that snapshot. Nil: no
+	// directory.
+	Directory func() *directory.Directory
 }
 
 // Bot answers /transfer over Socket Mode.
@@ -82,6 +95,9 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 	}
 	if cfg.SlackTimeout <= 0 {
 		cfg.SlackTimeout = 30 * time.Second
+	}
+	if cfg.Directory == nil {
+		cfg.Directory = func() *directory.Directory { return nil }
 	}
 	opts := []socketmode.Option{socketmode.OptionLog(zap.NewStdLog(log.Named("socketmode")))}
 	if cfg.PingInterval > 0 {
@@ -223,10 +239,44 @@ func (b *Bot) handle(evt socketmode.Event) error {
 		if wf, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
 			b.log.Warn("ack not written; Slack will redeliver", zap.String("envelope_id", wf.Response.EnvelopeID), zap.Error(wf.Cause))
 		}
-	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage:
-		b.log.Warn("unreadable message from Slack", zap.String("type", string(evt.Type)), zap.Any("data", evt.Data))
+	case socketmode.EventTypeErrorBadMessage:
+		b.onBadMessage(evt)
+	case socketmode.EventTypeIncomingError:
+		// The frame was not JSON; slack-go keeps only the decoding error,
+		// so there is no envelope id to ack.
+		if ie, ok := evt.Data.(*slack.IncomingEventError); ok {
+			b.log.Warn("unreadable frame from Slack", zap.Error(ie.ErrorObj))
+		}
 	}
 	return nil
+}
+
+// onBadMessage acks an envelope slack-go could not parse (an unknown type,
+// a field of an unexpected type) when it carries an envelope id, so that
+// Slack does not redeliver it and the user does not wait for a timeout. A
+// slash command is told that nothing ran. The payload is not logged: it
+// holds the request's response_url and Slack's verification token.
+func (b *Bot) onBadMessage(evt socketmode.Event) {
+	bm, ok := evt.Data.(*socketmode.ErrorBadMessage)
+	if !ok {
+		return
+	}
+	var env struct {
+		EnvelopeID string `json:"envelope_id"`
+		Type       string `json:"type"`
+	}
+	_ = json.Unmarshal(bm.Message, &env)
+	log := b.log.With(zap.String("envelope_id", env.EnvelopeID), zap.String("type", env.Type), zap.Int("bytes", len(bm.Message)), zap.Error(bm.Cause))
+	if env.EnvelopeID == "" {
+		log.Warn("unreadable message from Slack, without an envelope id to ack")
+		return
+	}
+	var payload any
+	if env.Type == string(socketmode.RequestTypeSlashCommands) {
+		payload = ephemeralAck(unreadableText)
+	}
+	b.ack(&socketmode.Request{EnvelopeID: env.EnvelopeID}, payload)
+	log.Warn("unreadable request from Slack acked; nothing ran")
 }
 
 // ackTimeout bounds an ack: acks queue for one writer, and while the

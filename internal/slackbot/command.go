@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
@@ -15,6 +16,7 @@ const (
 	commandHelp                        // "help"
 	commandTransfer                    // "<to> from <trigger_source> [as agent|customer]"
 	commandInvalid                     // anything else
+	commandList                        // "list": the destinations this requester may use
 )
 
 // command is the parsed text of one /transfer.
@@ -24,26 +26,35 @@ type command struct {
 	problems []string // for commandInvalid: what is wrong, one sentence each
 }
 
-// transfer is a validated transfer request: what to ask Plivo for.
+// transfer is a validated transfer request: what to ask Plivo for, and
+// where in the floor directory the endpoints came from.
 type transfer struct {
 	to            plivo.Endpoint
 	triggerSource plivo.Endpoint
 	role          plivo.Role
+	destination   string // the directory name to came from; "" when typed
+	label         string // that destination's label
+	agent         string // the Slack user id triggerSource came from; "" when typed
 }
 
 // slackUnescaper undoes the escaping Slack applies to &, < and > in the text
 // of a slash command; links (<tel:…|…>) use real angle brackets and survive.
 var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
-// parseCommand parses the text typed after /transfer. The text is split on
-// the keywords "from" and "as" (any case), so numbers may contain spaces.
-func parseCommand(text string) command {
+// parseCommand parses the text typed after /transfer by requester, with
+// the floor directory dir (nil for none) for names, mentions and "me". The
+// text is split on the keywords "from" and "as" (any case), so numbers may
+// contain spaces.
+func parseCommand(text string, dir *directory.Directory, requester string) command {
 	fields := strings.Fields(slackUnescaper.Replace(text))
 	if len(fields) == 0 {
 		return command{kind: commandModal}
 	}
 	if len(fields) == 1 && strings.EqualFold(fields[0], "help") {
 		return command{kind: commandHelp}
+	}
+	if len(fields) == 1 && strings.EqualFold(fields[0], "list") {
+		return command{kind: commandList}
 	}
 
 	from, as := -1, -1
@@ -71,7 +82,7 @@ func parseCommand(text string) command {
 	}
 
 	end := len(fields)
-	role := plivo.RoleAgent
+	var role plivo.Role
 	if as >= 0 {
 		end = as
 		r, err := plivo.ParseRole(strings.Join(fields[as+1:], " "))
@@ -80,20 +91,21 @@ func parseCommand(text string) command {
 		}
 		role = r
 	}
-	to, triggerSource, err := plivo.ParseTransfer(
-		strings.Join(fields[:from], " "),
-		strings.Join(fields[from+1:end], " "),
-	)
-	msgs := fieldMessages(err)
+	t, bad := resolveTransfer(strings.Join(fields[:from], " "), strings.Join(fields[from+1:end], " "), dir, requester)
 	for _, f := range commandFieldNames {
-		if msg, ok := msgs[f.field]; ok {
-			problems = append(problems, f.name+": "+msg+".")
+		if p, ok := bad[f.field]; ok && p.sentence {
+			problems = append(problems, p.msg)
+		} else if ok {
+			problems = append(problems, f.name+": "+p.msg+".")
 		}
 	}
 	if len(problems) > 0 {
 		return command{kind: commandInvalid, problems: problems}
 	}
-	return command{kind: commandTransfer, transfer: transfer{to: to, triggerSource: triggerSource, role: role}}
+	if role != "" {
+		t.role = role // an explicit role wins over the destination's
+	}
+	return command{kind: commandTransfer, transfer: t}
 }
 
 func invalid(problem string) command {

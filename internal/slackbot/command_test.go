@@ -50,7 +50,7 @@ var commandCases = []struct {
 func TestParseCommand(t *testing.T) {
 	for _, tc := range commandCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := parseCommand(tc.text)
+			got := parseCommand(tc.text, nil, "")
 			if got.kind != tc.kind {
 				t.Fatalf("parseCommand(%q) kind = %d, want %d (problems %q)", tc.text, got.kind, tc.kind, got.problems)
 			}
@@ -90,7 +90,7 @@ func FuzzParseCommand(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		got := parseCommand(text)
+		got := parseCommand(text, nil, "")
 		switch got.kind {
 		case commandTransfer:
 			tr := got.transfer

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
@@ -54,6 +55,8 @@ type options struct {
 	plivoTimeout time.Duration
 	plivoURL     string // instead of the fake Plivo's
 	grace        time.Duration
+	directory    func() *directory.Directory                   // the floor directory in force; nil for none
+	authorizer   func(slackbot.Authorizer) slackbot.Authorizer // wraps the real one, e.g. to hold a request
 }
 
 // harness is one bot wired to a fake Slack and a fake Plivo on loopback.
@@ -103,11 +106,16 @@ func start(t *testing.T, opts options) *harness {
 		BotToken: botToken, AppToken: appToken, URL: fs.APIURL(),
 		RetryBaseDelay: 10 * time.Millisecond,
 	})
+	var az slackbot.Authorizer = authz.New(policy, api)
+	if opts.authorizer != nil {
+		az = opts.authorizer(az)
+	}
 	bot := slackbot.New(slackbot.Config{
 		DryRun:        opts.dryRun,
 		MaxInFlight:   opts.maxInFlight,
 		ShutdownGrace: opts.grace,
-	}, api, authz.New(policy, api), pc, log)
+		Directory:     opts.directory,
+	}, api, az, pc, log)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, slack: fs, plivo: fp, bot: bot, logs: logs, raw: raw, stop: cancel, done: make(chan error, 1)}

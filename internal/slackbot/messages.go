@@ -3,11 +3,13 @@ package slackbot
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/slack-go/slack"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
@@ -31,17 +33,49 @@ func esc(s string) string { return mrkdwnEscaper.Replace(s) }
 // code renders s as inline code; endpoints never contain a backtick.
 func code(s string) string { return "`" + esc(s) + "`" }
 
-func invalidText(problems []string) string {
+// usage is the usage text, with examples from the floor directory dir
+// when there is one.
+func usage(dir *directory.Directory) string {
+	if dir == nil {
+		return usageText
+	}
+	var b strings.Builder
+	b.WriteString(usageText)
+	b.WriteString("\n*With the floor directory*\n")
+	if dests := dir.Destinations(); len(dests) > 0 {
+		ex := dests[0]
+		for _, d := range dests {
+			if len(d.Who) == 0 {
+				ex = d
+				break
+			}
+		}
+		fmt.Fprintf(&b, "• `<to>` may be a destination's name, in any case: `/transfer %s from me` sends the call you are on to %s.\n", ex.Name, esc(ex.Label))
+	}
+	b.WriteString("• The agent on the call may be `me` (your own entry) or a mention: `from @alice`.\n")
+	b.WriteString("• `/transfer list` shows the destinations you may use, and whether you may type numbers.")
+	return b.String()
+}
+
+// mentionEscaped is a user mention after esc: problems may name a user,
+// and the mention should still render.
+var mentionEscaped = regexp.MustCompile(`&lt;@([UW][A-Z0-9]{2,30})&gt;`)
+
+func invalidText(problems []string, dir *directory.Directory) string {
 	var b strings.Builder
 	for _, p := range problems {
 		b.WriteString(":warning: ")
-		b.WriteString(esc(p))
+		b.WriteString(mentionEscaped.ReplaceAllString(esc(p), "<@$1>"))
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
-	b.WriteString(usageText)
+	b.WriteString(usage(dir))
 	return b.String()
 }
+
+// unreadableText answers a slash command Slack sent in a form the bot could
+// not read.
+const unreadableText = ":warning: Slack sent this request in a form I could not read, so nothing was done. Try again; if it keeps happening, tell the bot's operator."
 
 func refusalText(d authz.Decision) string {
 	switch d.Denial {
@@ -56,15 +90,25 @@ func refusalText(d authz.Decision) string {
 
 // announceFailedText tells the requester why nothing ran when the channel
 // announcement could not be posted: no audit, no transfer.
-func announceFailedText(err error, botUserID string) string {
-	switch slackErrorCode(err) {
-	case "not_in_channel", "channel_not_found":
+func announceFailedText(err error, botUserID, channelID string) string {
+	bot := "the bot"
+	if botUserID != "" {
+		bot = fmt.Sprintf("<@%s>", botUserID)
+	}
+	switch c := slackErrorCode(err); {
+	case c == "channel_not_found" && strings.HasPrefix(channelID, "D"):
+		// Slack lets no one invite an app into a direct message between
+		// two people.
+		return fmt.Sprintf(":warning: I can't post in a direct message between other people, and the channel is the transfer's audit trail, so nothing was transferred. Use /transfer in a channel %s is in, or in your direct message with %s.", bot, bot)
+	case c == "channel_not_found":
+		return fmt.Sprintf(":warning: I can't post in this conversation, and the channel is the transfer's audit trail, so nothing was transferred. Use /transfer in a channel %s is in (invite it to a private channel with `/invite`), or in your direct message with %s.", bot, bot)
+	case c == "not_in_channel":
 		invite := "invite the bot"
 		if botUserID != "" {
 			invite = fmt.Sprintf("invite <@%s> (type `/invite` here)", botUserID)
 		}
 		return fmt.Sprintf(":warning: I can't post in this channel, and the channel is the transfer's audit trail, so nothing was transferred. Please %s and try again.", invite)
-	case "is_archived":
+	case c == "is_archived":
 		return ":warning: This channel is archived, so nothing was transferred. Use an active channel."
 	default:
 		return fmt.Sprintf(":warning: I could not post the announcement in this channel (%s), so nothing was transferred. Try again in a moment.", esc(describeSlackError(err)))
@@ -107,12 +151,24 @@ func announcement(j *job, status string) (string, []slack.Block) {
 		via = "the transfer form"
 	}
 	t := j.transfer
+	// From the directory: the agent by mention, the destination by label,
+	// each with the endpoint sent to Plivo.
+	agent, agentText := code(t.triggerSource.String()), esc(t.triggerSource.String())
+	if t.agent != "" {
+		agent = fmt.Sprintf("<@%s> · %s", t.agent, agent)
+		agentText = fmt.Sprintf("<@%s> (%s)", t.agent, agentText)
+	}
+	dest, destText := code(t.to.String()), esc(t.to.String())
+	if t.destination != "" {
+		dest = fmt.Sprintf("%s · %s", esc(t.label), dest)
+		destText = fmt.Sprintf("%s (%s)", esc(t.label), destText)
+	}
 	text := fmt.Sprintf("Cold transfer requested by <@%s>: agent %s hands the call to %s (joins as %s).",
-		j.userID, esc(t.triggerSource.String()), esc(t.to.String()), t.role)
+		j.userID, agentText, destText, t.role)
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":twisted_rightwards_arrows: *Cold transfer* requested by <@%s> with %s", j.userID, via)), []*slack.TextBlockObject{
-			mrkdwn("*Agent on the call*\n" + code(t.triggerSource.String())),
-			mrkdwn("*Transfer to*\n" + code(t.to.String())),
+			mrkdwn("*Agent on the call*\n" + agent),
+			mrkdwn("*Transfer to*\n" + dest),
 			mrkdwn("*Joins as*\n" + string(t.role)),
 		}, nil),
 		slack.NewContextBlock("", mrkdwn(status)),
@@ -157,6 +213,9 @@ func (o outcome) replyText() string {
 	case outcomeDryRun:
 		return ":test_tube: Dry run: Plivo was not called. It would have been sent " + code(o.dryRun) + "."
 	case outcomeTransferred:
+		if o.result.APIID == "" {
+			return ":white_check_mark: Plivo accepted the cold transfer, but gave no api_id for it."
+		}
 		return ":white_check_mark: Plivo accepted the cold transfer. api_id: " + code(o.result.APIID)
 	case outcomeUnknown:
 		return ":warning: Transfer outcome unknown. " + esc(errorSentence(o.err))
@@ -171,6 +230,9 @@ func (o outcome) statusLine() string {
 	case outcomeDryRun:
 		return ":test_tube: Dry run: nothing was sent to Plivo."
 	case outcomeTransferred:
+		if o.result.APIID == "" {
+			return ":white_check_mark: Transferred · Plivo gave no api_id"
+		}
 		return ":white_check_mark: Transferred · api_id " + code(o.result.APIID)
 	case outcomeUnknown:
 		return ":warning: Outcome unknown: check the call · see thread"

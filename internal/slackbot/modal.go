@@ -6,6 +6,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
@@ -25,6 +26,14 @@ const (
 type modalOrigin struct {
 	ChannelID   string `json:"c"`
 	ResponseURL string `json:"r"`
+
+	// With the floor directory (pickers.go): the directory's version, which
+	// blocks the form has, and for a searched picker the destinations this
+	// requester may use, one bit each.
+	Version string `json:"v,omitempty"`
+	Pick    bool   `json:"p,omitempty"` // block "to" picks a destination
+	Typed   bool   `json:"t,omitempty"` // block "to_typed" is there
+	Usable  string `json:"u,omitempty"`
 }
 
 // modalBlocks are the same for every form, so they are built once.
@@ -59,6 +68,11 @@ func plainText(s string) *slack.TextBlockObject {
 
 // transferModal returns the form opened by a bare /transfer.
 func transferModal(origin modalOrigin) (slack.ModalViewRequest, error) {
+	return modalView(origin, modalBlocks)
+}
+
+// modalView is the form with blocks, carrying origin.
+func modalView(origin modalOrigin, blocks slack.Blocks) (slack.ModalViewRequest, error) {
 	meta, err := json.Marshal(origin)
 	if err != nil {
 		return slack.ModalViewRequest{}, fmt.Errorf("encode private_metadata: %w", err)
@@ -72,23 +86,28 @@ func transferModal(origin modalOrigin) (slack.ModalViewRequest, error) {
 		Title:           plainText("Cold transfer"),
 		Submit:          plainText("Transfer"),
 		Close:           plainText("Cancel"),
-		Blocks:          modalBlocks,
+		Blocks:          blocks,
 		PrivateMetadata: string(meta),
 	}, nil
 }
 
-// parseSubmission reads a submitted form. On invalid input it returns the
+// parseSubmission reads a submitted form; a form with pickers is read
+// against the floor directory dir. On invalid input it returns the
 // messages to show under each field, keyed by input block id.
-func parseSubmission(view slack.View) (modalOrigin, transfer, map[string]string) {
+func parseSubmission(view slack.View, dir *directory.Directory) (modalOrigin, transfer, map[string]string) {
 	var origin modalOrigin
 	if err := json.Unmarshal([]byte(view.PrivateMetadata), &origin); err != nil || origin.ChannelID == "" {
-		return origin, transfer{}, map[string]string{blockTo: "This form is out of date: close it and type /transfer again."}
+		return origin, transfer{}, map[string]string{blockTo: outOfDateText}
 	}
 	value := func(block string) slack.BlockAction {
 		if view.State == nil {
 			return slack.BlockAction{}
 		}
 		return view.State.Values[block][block]
+	}
+	if origin.Version != "" {
+		t, fieldErrs := parseDirectorySubmission(origin, value, dir)
+		return origin, t, fieldErrs
 	}
 
 	fieldErrs := map[string]string{}
@@ -105,3 +124,5 @@ func parseSubmission(view slack.View) (modalOrigin, transfer, map[string]string)
 	}
 	return origin, transfer{to: to, triggerSource: triggerSource, role: role}, nil
 }
+
+const outOfDateText = "This form is out of date: close it and type /transfer again."

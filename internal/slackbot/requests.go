@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/directory"
 )
 
 // How a request reached the bot, as the audit line says it.
@@ -28,6 +29,7 @@ type job struct {
 	responseURL string // where to tell the requester things only they see
 	transfer    transfer
 	received    time.Time
+	dir         *directory.Directory // the floor directory as the request found it; nil for none
 }
 
 // entry starts the request's audit entry with what the job knows.
@@ -62,18 +64,24 @@ func dedupeKeys(envelopeID, kind, id string) []string {
 func (b *Bot) onSlashCommand(evt socketmode.Event) {
 	cmd, _ := evt.Data.(slack.SlashCommand)
 	now := time.Now()
-	parsed := parseCommand(cmd.Text)
+	dir := b.cfg.Directory()
+	parsed := parseCommand(cmd.Text, dir, cmd.UserID)
 	keys := dedupeKeys(evt.Request.EnvelopeID, "trigger", cmd.TriggerID)
 	redelivered := b.seen.seen(now, keys...)
 
 	j := &job{path: pathCommand, userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL,
-		transfer: parsed.transfer, received: now}
+		transfer: parsed.transfer, received: now, dir: dir}
 	switch parsed.kind {
 	case commandHelp:
-		b.ack(evt.Request, ephemeralAck(usageText))
+		b.ack(evt.Request, ephemeralAck(usage(dir)))
 		return
+	case commandList:
+		if text, ok := b.listNow(j); ok {
+			b.ack(evt.Request, ephemeralAck(text))
+			return
+		}
 	case commandInvalid:
-		b.ack(evt.Request, ephemeralAck(invalidText(parsed.problems)))
+		b.ack(evt.Request, ephemeralAck(invalidText(parsed.problems, dir)))
 		if !redelivered {
 			b.seen.add(now, keys...)
 			e := j.entry(outcomeInvalid)
@@ -92,16 +100,21 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 	}
 	if !b.tryStart() {
 		b.ack(evt.Request, ephemeralAck(busyText))
-		b.audit(j.entry(outcomeBusy))
+		if parsed.kind != commandList { // a list transfers nothing: no audit line
+			b.audit(j.entry(outcomeBusy))
+		}
 		return
 	}
 	b.seen.add(now, keys...)
 	b.ack(evt.Request, nil)
 	go func() {
 		defer b.finish()
-		if parsed.kind == commandModal {
+		switch parsed.kind {
+		case commandModal:
 			b.openModal(j, cmd.TriggerID)
-		} else {
+		case commandList:
+			b.list(j)
+		default:
 			b.run(j)
 		}
 	}()
@@ -111,6 +124,10 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 // ack, under the fields; a valid submission closes the form and runs.
 func (b *Bot) onInteraction(evt socketmode.Event) {
 	cb, _ := evt.Data.(slack.InteractionCallback)
+	if cb.Type == slack.InteractionTypeBlockSuggestion && cb.View.CallbackID == modalCallbackID {
+		b.onBlockSuggestion(evt, cb)
+		return
+	}
 	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != modalCallbackID {
 		b.ack(evt.Request, nil)
 		return
@@ -122,14 +139,15 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 		b.log.Info("resubmitted form ignored", zap.String("envelope_id", evt.Request.EnvelopeID), zap.String("view_id", cb.View.ID))
 		return
 	}
-	origin, t, fieldErrs := parseSubmission(cb.View)
+	dir := b.cfg.Directory()
+	origin, t, fieldErrs := parseSubmission(cb.View, dir)
 	if fieldErrs != nil {
 		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(fieldErrs))
 		b.log.Debug("form input refused", zap.String("requester", cb.User.ID), zap.Any("errors", fieldErrs))
 		return
 	}
 	j := &job{path: pathModal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
-		transfer: t, received: now}
+		transfer: t, received: now, dir: dir}
 	if !b.tryStart() {
 		// The form stays open, so pressing Transfer again is the retry.
 		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTo: busyText}))
@@ -161,7 +179,11 @@ func (b *Bot) openModal(j *job, triggerID string) {
 	}
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	view, err := transferModal(modalOrigin{ChannelID: j.channelID, ResponseURL: j.responseURL})
+	view, err := b.modalFor(ctx, j)
+	if errors.Is(err, errNoDestinations) {
+		b.tell(j, noDestinationsText)
+		return
+	}
 	if err == nil {
 		_, err = b.api.client.OpenViewContext(ctx, triggerID, view)
 	}
@@ -187,6 +209,15 @@ func (b *Bot) run(j *job) {
 		b.tell(j, refusalText(d))
 		return
 	}
+	if dd, checked := b.checkDestination(j); checked {
+		both := authz.Decision{Allowed: dd.Allowed, Denial: dd.Denial, Reason: d.Reason + "; " + dd.Reason}
+		e.decision = &both
+		if !dd.Allowed {
+			e.outcome = outcomeRefusedDestination
+			b.tell(j, b.destinationRefusalText(j, dd))
+			return
+		}
+	}
 
 	status := statusPending
 	if b.cfg.DryRun {
@@ -195,7 +226,7 @@ func (b *Bot) run(j *job) {
 	ts, err := b.announce(j, status)
 	if err != nil {
 		e.outcome, e.err = outcomeNotAnnounced, err
-		b.tell(j, announceFailedText(err, b.botUserID))
+		b.tell(j, announceFailedText(err, b.botUserID, j.channelID))
 		return
 	}
 

@@ -1,0 +1,273 @@
+package slackbot
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/plivo"
+)
+
+// The form with the floor directory (SPEC §4): pickers for the destination
+// and the agent, and the options Slack asks for while a supervisor searches
+// the destinations.
+
+// The blocks the directory adds to the form.
+const (
+	blockToTyped = "to_typed"
+	blockAgent   = "agent"
+)
+
+const (
+	// maxStaticOptions is how many destinations the form lists itself;
+	// past it, the supervisor searches them (external_select).
+	maxStaticOptions = 100
+	// maxSuggestions and maxSuggestionBytes bound the answer to one
+	// search: Slack takes at most 100 options, and slack-go refuses an ack
+	// of 20 480 bytes or more. The bytes are counted as encoded, so long
+	// labels or escaped characters can never push an ack over.
+	maxSuggestions     = 100
+	maxSuggestionBytes = 15_000
+	// formTimeout bounds the group lookups before the form opens: the
+	// trigger id it opens with lives 3 s. A group not confirmed in time
+	// hides its destinations (fail closed).
+	formTimeout = 2 * time.Second
+	// maxOptionText is Slack's limit on an option's text and description.
+	maxOptionText = 75
+)
+
+// errNoDestinations: the requester may neither pick nor type a destination.
+var errNoDestinations = errors.New("no destination this requester may use")
+
+const noDestinationsText = ":no_entry: There is no destination in the floor directory you may send calls to, and you may not type numbers, so there is no form to open. Ask the bot's operator."
+
+// modalFor returns the form for j's requester: without a directory exactly
+// as before; with one, pickers of what this requester may use.
+func (b *Bot) modalFor(ctx context.Context, j *job) (slack.ModalViewRequest, error) {
+	origin := modalOrigin{ChannelID: j.channelID, ResponseURL: j.responseURL}
+	if j.dir == nil {
+		return transferModal(origin)
+	}
+	ctx, cancel := context.WithTimeout(ctx, formTimeout)
+	defer cancel()
+	usable, idx := b.usableDestinations(ctx, j.userID, j.dir)
+	mayType := b.authorizer.MayType(ctx, j.userID, j.dir.Typed()).Allowed
+	if len(usable) == 0 && !mayType {
+		return slack.ModalViewRequest{}, errNoDestinations
+	}
+	origin.Version, origin.Pick, origin.Typed = j.dir.Version(), len(usable) > 0, mayType
+
+	agent := slack.NewInputBlock(blockAgent, plainText("Agent on the call"),
+		plainText("The agent who hands the call over and leaves it, from the floor directory."),
+		slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plainText("Choose the agent"), blockAgent))
+	agent.Optional = true
+	typedAgent := textInput(blockTriggerSource, "…or the number / SIP address the agent is on", "+1 415 222 3333",
+		"For an agent not in the directory. International form with + and country code, or sip:user@host.")
+	typedAgent.Optional = true
+	blocks := []slack.Block{agent, typedAgent}
+
+	if origin.Pick {
+		var el *slack.SelectBlockElement
+		if len(usable) <= maxStaticOptions {
+			opts := make([]*slack.OptionBlockObject, len(usable))
+			for i, d := range usable {
+				opts[i] = slack.NewOptionBlockObject(d.Name, plainText(d.Label), plainText(clip(d.To.String(), maxOptionText)))
+			}
+			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose a destination"), blockTo, opts...)
+		} else {
+			el = slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plainText("Search the destinations"), blockTo)
+			zero := 0
+			el.MinQueryLength = &zero
+			origin.Usable = encodeBits(idx, len(j.dir.Destinations()))
+		}
+		to := slack.NewInputBlock(blockTo, plainText("Transfer to"), plainText("Who takes the call."), el)
+		to.Optional = mayType
+		blocks = append(blocks, to)
+	}
+	if mayType {
+		label := "…or a number / SIP address"
+		if !origin.Pick {
+			label = "Transfer to (phone or SIP)"
+		}
+		typed := textInput(blockToTyped, label, "+1 415 222 5555",
+			"International form with + and country code, or sip:user@host.")
+		typed.Optional = origin.Pick
+		blocks = append(blocks, typed)
+	}
+	role := slack.NewInputBlock(blockRole, plainText("Joins the call as"),
+		plainText("Leave it empty for the destination's own default (agent for a typed number)."),
+		slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Default"), blockRole,
+			roleOptions[plivo.RoleAgent], roleOptions[plivo.RoleCustomer]))
+	role.Optional = true
+	blocks = append(blocks, role)
+	return modalView(origin, slack.Blocks{BlockSet: blocks})
+}
+
+// parseDirectorySubmission reads a submitted form with pickers: exactly
+// one of to/to_typed, exactly one of agent/trigger_source, each error
+// under the block concerned.
+func parseDirectorySubmission(origin modalOrigin, value func(block string) slack.BlockAction, dir *directory.Directory) (transfer, map[string]string) {
+	if dir == nil {
+		return transfer{}, map[string]string{blockAgent: outOfDateText}
+	}
+	errs := map[string]string{}
+	t := transfer{role: plivo.RoleAgent}
+	name := value(blockTo).SelectedOption.Value
+	typed := strings.TrimSpace(value(blockToTyped).Value)
+	toBlock := blockTo // where an error about the destination goes
+	switch {
+	case name != "" && typed != "":
+		errs[blockToTyped] = "Pick a destination above or type one here, not both."
+	case name == "" && typed == "" && !origin.Pick:
+		errs[blockToTyped] = "Give the number or SIP address to transfer the call to."
+	case name == "" && typed == "" && origin.Typed:
+		errs[blockTo] = "Pick a destination, or type a number or SIP address below."
+	case name == "" && typed == "":
+		errs[blockTo] = "Pick a destination."
+	case name != "":
+		d, ok := dir.Destination(name)
+		if !ok {
+			errs[blockTo] = fmt.Sprintf("%q is no longer in the floor directory: pick another destination.", name)
+			break
+		}
+		t.to, t.role, t.destination, t.label = d.To, d.Role, d.Name, d.Label
+	default:
+		toBlock = blockToTyped
+		ep, err := plivo.ParseEndpoint(typed)
+		if err != nil {
+			errs[blockToTyped] = capitalize(err.Error()) + "."
+			break
+		}
+		t.to = ep
+	}
+
+	agentID := value(blockAgent).SelectedUser
+	typedAgent := strings.TrimSpace(value(blockTriggerSource).Value)
+	switch {
+	case agentID != "" && typedAgent != "":
+		errs[blockTriggerSource] = "Pick the agent above or type their number here, not both."
+	case agentID == "" && typedAgent == "":
+		errs[blockAgent] = "Pick the agent on the call, or type the number or SIP address they are on below."
+	case agentID != "":
+		a, ok := dir.Agent(agentID)
+		if !ok {
+			errs[blockAgent] = "This person has no agent entry in the floor directory: type the number or SIP address they are on below."
+			break
+		}
+		t.triggerSource, t.agent = a.Endpoint, a.Slack
+	default:
+		ep, err := plivo.ParseEndpoint(typedAgent)
+		if err != nil {
+			errs[blockTriggerSource] = capitalize(err.Error()) + "."
+			break
+		}
+		t.triggerSource = ep
+	}
+
+	if len(errs) == 0 && t.to == t.triggerSource {
+		errs[toBlock] = fmt.Sprintf("%s is also the agent on the call: transfer the call to someone else.", t.to)
+	}
+	if v := value(blockRole).SelectedOption.Value; v != "" {
+		r, err := plivo.ParseRole(v)
+		if err != nil {
+			errs[blockRole] = "Choose agent or customer, or leave it empty."
+		}
+		t.role = r
+	}
+	if len(errs) > 0 {
+		return transfer{}, errs
+	}
+	return t, nil
+}
+
+// optionsAck is the answer to a block_suggestion; Slack wants the options
+// key even when there is none.
+type optionsAck struct {
+	Options []*slack.OptionBlockObject `json:"options"`
+}
+
+// onBlockSuggestion answers the destination picker's search, in the ack:
+// the destinations this requester may use whose name or label contains
+// the typed text, in any case, in file order, bounded in count and bytes.
+func (b *Bot) onBlockSuggestion(evt socketmode.Event, cb slack.InteractionCallback) {
+	opts := []*slack.OptionBlockObject{}
+	if dir := b.cfg.Directory(); dir != nil && cb.ActionID == blockTo {
+		var origin modalOrigin
+		_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &origin)
+		opts = suggestions(dir, cb.Value, b.usableFilter(dir, origin, cb.User.ID))
+	}
+	b.ack(evt.Request, optionsAck{Options: opts})
+}
+
+// usableFilter tells which destinations of dir userID may use: from the
+// bits the form carries when it was made from the same directory, else
+// from what the Authorizer knows without asking Slack (an unconfirmed
+// group hides its destinations).
+func (b *Bot) usableFilter(dir *directory.Directory, origin modalOrigin, userID string) func(int, directory.Destination) bool {
+	if origin.Version == dir.Version() {
+		if bits, ok := decodeBits(origin.Usable, len(dir.Destinations())); ok {
+			return func(i int, _ directory.Destination) bool { return bits[i/8]&(1<<(i%8)) != 0 }
+		}
+	}
+	return func(_ int, d directory.Destination) bool {
+		return len(d.Who) == 0 || b.authorizer.MayUseDestination(ended, userID, d).Allowed
+	}
+}
+
+func suggestions(dir *directory.Directory, query string, usable func(int, directory.Destination) bool) []*slack.OptionBlockObject {
+	q := strings.ToLower(strings.TrimSpace(query))
+	opts := []*slack.OptionBlockObject{}
+	size := 0
+	for i, d := range dir.Destinations() {
+		if len(opts) == maxSuggestions {
+			break
+		}
+		if q != "" && !strings.Contains(d.Name, q) && !strings.Contains(strings.ToLower(d.Label), q) {
+			continue
+		}
+		if !usable(i, d) {
+			continue
+		}
+		o := slack.NewOptionBlockObject(d.Name, plainText(d.Label), nil)
+		encoded, err := json.Marshal(o)
+		if err != nil || size+len(encoded)+1 > maxSuggestionBytes {
+			break
+		}
+		size += len(encoded) + 1
+		opts = append(opts, o)
+	}
+	return opts
+}
+
+// encodeBits sets bit i for each index of set, in n bits, as base64.
+func encodeBits(set []int, n int) string {
+	bits := make([]byte, (n+7)/8)
+	for _, i := range set {
+		bits[i/8] |= 1 << (i % 8)
+	}
+	return base64.RawURLEncoding.EncodeToString(bits)
+}
+
+func decodeBits(s string, n int) ([]byte, bool) {
+	if s == "" {
+		return nil, false
+	}
+	bits, err := base64.RawURLEncoding.DecodeString(s)
+	return bits, err == nil && len(bits) == (n+7)/8
+}
+
+// clip cuts s to n characters, marking the cut.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
