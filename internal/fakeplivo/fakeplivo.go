@@ -72,6 +72,9 @@ type Response struct {
 	// Hijack makes the server read the request and close the connection
 	// without answering.
 	Hijack bool
+	// Gate, when not nil, holds the answer (after Delay) until it is
+	// closed, so that a test decides when Plivo answers.
+	Gate <-chan struct{}
 }
 
 // New starts a server that accepts HTTP Basic credentials authID:authToken
@@ -200,6 +203,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		// Drop the connection: returning would send an empty 200.
 		panic(http.ErrAbortHandler)
 	}
+	if resp.Gate != nil && !s.waitGate(r.Context(), resp.Gate) {
+		panic(http.ErrAbortHandler)
+	}
 	if resp.Hijack {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			conn.Close()
@@ -232,6 +238,19 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.closing:
+		return false
+	}
+}
+
+// waitGate waits for gate to close, and reports false if the client went
+// away or the server closed first.
+func (s *Server) waitGate(ctx context.Context, gate <-chan struct{}) bool {
+	select {
+	case <-gate:
 		return true
 	case <-ctx.Done():
 		return false
