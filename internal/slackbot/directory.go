@@ -199,15 +199,7 @@ func (b *Bot) destinationRefusalText(j *job, d authz.Decision) string {
 	if lookupFailed(d) {
 		return ":no_entry: Slack could not confirm your user-group membership just now, so nothing was transferred. Try again in a minute; if it keeps failing, tell the bot's operator."
 	}
-	var why string
-	switch t := j.transfer; {
-	case t.destination != "":
-		why = fmt.Sprintf(":no_entry: You may not send calls to %s (`%s`), so nothing was transferred.", esc(t.label), t.destination)
-	case !j.dir.Typed().Allow:
-		why = ":no_entry: Numbers and SIP addresses typed by hand are not allowed here, only the floor directory's destinations, so nothing was transferred."
-	default:
-		why = fmt.Sprintf(":no_entry: You may not send calls to a number or SIP address typed by hand (%s), so nothing was transferred.", code(t.to.String()))
-	}
+	why := destinationRefusalReason(j.transfer, d)
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	usable, _ := b.usableDestinations(ctx, j.userID, j.dir)
@@ -226,10 +218,43 @@ func (b *Bot) destinationRefusalText(j *job, d authz.Decision) string {
 		why, strings.Join(names, ", "), more, usable[0].Name)
 }
 
+// destinationRefusalReason is the first sentence of a destination refusal:
+// which rule refused t, in the requester's words.
+func destinationRefusalReason(t transfer, d authz.Decision) string {
+	var rule authz.Rule
+	if d.Destination != nil {
+		rule = d.Destination.Rule
+	}
+	const none = ", so nothing was transferred."
+	switch rule {
+	case authz.RuleWho:
+		return fmt.Sprintf(":no_entry: You may not send calls to %s (`%s`)%s", esc(t.label), t.destination, none)
+	case authz.RuleTypedNotAllowed:
+		return ":no_entry: Numbers and SIP addresses typed by hand are not allowed here, only the floor directory's destinations" + none
+	case authz.RuleDenyPrefix:
+		return fmt.Sprintf(":no_entry: Numbers starting %s are barred on this floor (%s)%s", code(d.Destination.Matched), code(t.to.String()), none)
+	case authz.RulePrefix:
+		return fmt.Sprintf(":no_entry: Typed numbers must start with %s; %s does not%s", codeList(d.Destination.Wanted), code(t.to.String()), none)
+	case authz.RuleSIPDomain:
+		return fmt.Sprintf(":no_entry: Typed SIP addresses must be at %s, not %s%s", codeList(d.Destination.Wanted), code(d.Destination.Host), none)
+	default: // authz.RuleTypedWho
+		return fmt.Sprintf(":no_entry: You may not send calls to a number or SIP address typed by hand (%s)%s", code(t.to.String()), none)
+	}
+}
+
+// codeList renders items as inline code joined by "or".
+func codeList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, it := range items {
+		quoted[i] = code(it)
+	}
+	return strings.Join(quoted, " or ")
+}
+
 // lookupFailed reports whether a refusal came from a group that Slack
 // could not be asked about, rather than from the policy.
 func lookupFailed(d authz.Decision) bool {
-	return d.Denial == authz.DeniedLookup || strings.Contains(d.Reason, "group lookup failed")
+	return d.Denial == authz.DeniedLookup || (d.Destination != nil && d.Destination.LookupFailed)
 }
 
 // listNow answers /transfer list in the ack when that needs no call to
