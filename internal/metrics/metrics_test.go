@@ -49,11 +49,15 @@ func TestMethodsCount(t *testing.T) {
 		{"request leaves the other outcomes at 0", func(m *Metrics) { m.Request("modal", "unknown") },
 			func(m *Metrics) float64 { return testutil.ToFloat64(m.requests.WithLabelValues("command", "unknown")) }, 0},
 		{"plivo", func(m *Metrics) { m.PlivoRequest("500", 30*time.Millisecond) },
-			func(m *Metrics) float64 { return float64(histogram(t, m.plivo.WithLabelValues("500")).GetSampleCount()) }, 1},
+			func(m *Metrics) float64 {
+				return float64(histogram(t, m.plivo.WithLabelValues("500")).GetSampleCount())
+			}, 1},
 		{"plivo duration in seconds", func(m *Metrics) { m.PlivoRequest("201", 1500*time.Millisecond) },
 			func(m *Metrics) float64 { return histogram(t, m.plivo.WithLabelValues("201")).GetSampleSum() }, 1.5},
 		{"slack call", func(m *Metrics) { m.SlackCall("chat.update", "http_500") },
-			func(m *Metrics) float64 { return testutil.ToFloat64(m.slackAPI.WithLabelValues("chat.update", "http_500")) }, 1},
+			func(m *Metrics) float64 {
+				return testutil.ToFloat64(m.slackAPI.WithLabelValues("chat.update", "http_500"))
+			}, 1},
 		{"ack", func(m *Metrics) { m.Ack(250 * time.Microsecond); m.Ack(time.Millisecond) },
 			func(m *Metrics) float64 { return float64(histogram(t, m.ack).GetSampleCount()) }, 2},
 		{"transfer", func(m *Metrics) { m.TransferDone(2 * time.Second) },
