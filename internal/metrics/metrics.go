@@ -79,7 +79,7 @@ func New(version string) *Metrics {
 		}, []string{"result"}),
 		slackAPI: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "slack_api_requests_total",
-			Help: "Slack Web API requests, each attempt counted, by method and result: ok, Slack's error code, http_<status>, net_timeout or net_error.",
+			Help: "Slack Web API requests, each attempt counted, by method and result: ok, Slack's error code, http_<status>, net_timeout, net_error or canceled.",
 		}, []string{"method", "result"}),
 		ack: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "ack_duration_seconds",
@@ -176,7 +176,8 @@ func (m *Metrics) PlivoRequest(result string, d time.Duration) {
 
 // SlackCall counts one attempt of a Slack Web API request: method is the
 // Web API method ("chat.postMessage") or "response_url"; result is "ok",
-// Slack's error code, "http_<status>", "net_timeout" or "net_error".
+// Slack's error code, "http_<status>", or "net_timeout", "net_error" or
+// "canceled" when no answer came.
 func (m *Metrics) SlackCall(method, result string) {
 	if m == nil {
 		return

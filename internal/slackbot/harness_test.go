@@ -18,6 +18,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
+	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
 )
@@ -54,6 +55,7 @@ type options struct {
 	plivoTimeout time.Duration
 	plivoURL     string // instead of the fake Plivo's
 	grace        time.Duration
+	metrics      *metrics.Metrics // wired as cmd/bot wires it; nil: none
 }
 
 // harness is one bot wired to a fake Slack and a fake Plivo on loopback.
@@ -89,6 +91,7 @@ func start(t *testing.T, opts options) *harness {
 	pc, err := plivo.New(plivo.Config{
 		BaseURL: plivoURL, AuthID: plivoAuthID, AuthToken: plivoAuthToken,
 		PhloID: phloID, NodeID: nodeID, Timeout: opts.plivoTimeout,
+		Observe: opts.metrics.PlivoRequest,
 	})
 	if err != nil {
 		t.Fatalf("plivo.New: %v", err)
@@ -102,11 +105,13 @@ func start(t *testing.T, opts options) *harness {
 	api := slackbot.NewAPI(slackbot.APIConfig{
 		BotToken: botToken, AppToken: appToken, URL: fs.APIURL(),
 		RetryBaseDelay: 10 * time.Millisecond,
+		Metrics:        opts.metrics,
 	})
 	bot := slackbot.New(slackbot.Config{
 		DryRun:        opts.dryRun,
 		MaxInFlight:   opts.maxInFlight,
 		ShutdownGrace: opts.grace,
+		Metrics:       opts.metrics,
 	}, api, authz.New(policy, api), pc, log)
 
 	ctx, cancel := context.WithCancel(context.Background())
