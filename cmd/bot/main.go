@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/config"
 	"github.com/coldtransfer/coldtransfer/internal/health"
+	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
 )
@@ -46,11 +48,16 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stderr io.
 	flags := flag.NewFlagSet("bot", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	envFile := flags.String("env-file", ".env", "`file` of variables to load when present; the environment wins over it")
+	showVersion := flags.Bool("version", false, "print the version and exit")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitBadConfig
+	}
+	if *showVersion {
+		fmt.Fprintf(stderr, "coldtransfer %s %s\n", buildVersion(), runtime.Version())
+		return exitOK
 	}
 
 	lookup, err := withEnvFile(lookupEnv, *envFile)
@@ -75,7 +82,14 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stderr io.
 
 // serve builds the bot from cfg and runs it until ctx ends.
 func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	transferer, err := plivo.New(cfg.Plivo)
+	// Metrics are counted only where they can be served: nil counts nothing.
+	var m *metrics.Metrics
+	plivoCfg := cfg.Plivo
+	if cfg.HealthAddr != "" {
+		m = metrics.New(buildVersion())
+		plivoCfg.Observe = m.PlivoRequest
+	}
+	transferer, err := plivo.New(plivoCfg)
 	if err != nil {
 		return fmt.Errorf("plivo client: %w", err)
 	}
@@ -83,15 +97,17 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		BotToken: cfg.SlackBotToken,
 		AppToken: cfg.SlackAppToken,
 		URL:      cfg.SlackAPIURL,
+		Metrics:  m,
 	})
 	bot := slackbot.New(slackbot.Config{
 		DryRun:       cfg.DryRun,
 		NumberFormat: cfg.Plivo.NumberFormat,
 		MaxInFlight:  cfg.MaxInFlight,
+		Metrics:      m,
 	}, api, authz.New(cfg.Policy, api), transferer, log)
 
 	if cfg.HealthAddr != "" {
-		probes, err := health.Start(cfg.HealthAddr, bot.Ready)
+		probes, err := health.Start(cfg.HealthAddr, bot.Ready, m.Handler())
 		if err != nil {
 			return err
 		}
