@@ -153,7 +153,7 @@ func seconds(s float64) string {
 // ownAckRow shows the bot's own view of the probes' acks in scenario a.
 func ownAckRow(h histogram) row {
 	return row{
-		scenario: "a. the same acks as the bot timed them (" + ackMetric + ", quantiles estimated from its buckets)",
+		scenario: "a. the same acks as the bot timed them: " + ackMetric + ", from its buckets",
 		figure: fmt.Sprintf("p50 ≈ %s, p99 ≈ %s, mean %s (%d acks)",
 			seconds(h.quantile(.5)), seconds(h.quantile(.99)), seconds(h.sum/h.count()), int(h.count())),
 	}

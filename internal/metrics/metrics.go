@@ -40,7 +40,7 @@ var (
 // up at 3 s; Plivo answers in tens or hundreds of milliseconds and the bot
 // waits up to PLIVO_TIMEOUT (at most 1 m); a transfer is both, plus Slack.
 var (
-	ackBuckets      = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}
+	ackBuckets      = []float64{.000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}
 	plivoBuckets    = []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 	transferBuckets = []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 )
