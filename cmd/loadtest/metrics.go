@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,8 +192,8 @@ func (b *bench) metricsCost(ctx context.Context, runs, held, probes int, interva
 			} else {
 				off = append(off, r)
 			}
-			b.note("e: run %d, metrics %s: ack p50 %s p99 %s; VmRSS idle %s, %d in flight %s; VmHWM %s",
-				i+1, onOff(b.metrics), ms(r.ackP50), ms(r.ackP99), mb(d.idle.RSS), memN, mb(d.busy.RSS), mb(d.done.Peak))
+			b.note("e: run %d, metrics %s: ack p50 %s p99 %s; VmRSS idle %s, %d in flight %s; VmHWM %s; CPU %s",
+				i+1, onOff(b.metrics), ms(r.ackP50), ms(r.ackP99), mb(d.idle.RSS), memN, mb(d.busy.RSS), mb(d.done.Peak), ms(d.cpu))
 		}
 	}
 
@@ -218,6 +222,7 @@ func (b *bench) metricsCost(ctx context.Context, runs, held, probes int, interva
 		{scenario: label + "VmRSS idle", figure: cmpMB(func(r costRun) int64 { return r.mem.idle.RSS })},
 		{scenario: label + fmt.Sprintf("VmRSS, %d in flight", memN), figure: cmpMB(func(r costRun) int64 { return r.mem.busy.RSS })},
 		{scenario: label + fmt.Sprintf("VmHWM, %d in flight then answered", memN), figure: cmpMB(func(r costRun) int64 { return r.mem.done.Peak })},
+		{scenario: label + fmt.Sprintf("bot CPU time, start + %d transfers (d)", memN), figure: cmpMs(func(r costRun) time.Duration { return r.mem.cpu })},
 	}, nil
 }
 
@@ -243,3 +248,31 @@ func metricsMode(on bool) string {
 	}
 	return "off (no HEALTH_ADDR)"
 }
+
+// cpuTime is the CPU time the bot has used so far, user and system, all
+// its threads (/proc/<pid>/stat; the kernel counts it in clock ticks,
+// 10 ms on most Linux systems).
+func (w *world) cpuTime() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", w.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the bot's CPU time: %w", err)
+	}
+	// The command name, field 2, is in parentheses and may hold spaces:
+	// count from the last ')'. utime and stime are fields 14 and 15.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, errors.New("read the bot's CPU time: /proc/<pid>/stat is too short")
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read the bot's CPU time: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on Linux.
+const clockTicks = 100

@@ -478,8 +478,11 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 }
 
 // memoryRun is what measureMemory read: idle, with n in flight, and once
-// they are done.
-type memoryRun struct{ idle, busy, done memory }
+// they are done; and the CPU time the bot had used by then.
+type memoryRun struct {
+	idle, busy, done memory
+	cpu              time.Duration
+}
 
 // measureMemory runs scenario d.
 func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Duration) (memoryRun, error) {
@@ -519,6 +522,10 @@ func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Dura
 	if err != nil {
 		return m, err
 	}
+	cpu, err := w.cpuTime()
+	if err != nil {
+		return m, err
+	}
 	if err := collect(ctx, w, ts); err != nil {
 		return m, err
 	}
@@ -526,7 +533,7 @@ func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Dura
 	if last := latest(ts, func(t *transfer) time.Time { return t.toPlivo }); !last.Before(first) {
 		b.note("d: the first reply came before the last Plivo request: not all %d were in flight at once (raise -memory-hold)", n)
 	}
-	return memoryRun{idle, busy, done}, nil
+	return memoryRun{idle, busy, done, cpu}, nil
 }
 
 // finish stops the bot and notes anything it logged: at LOG_LEVEL=warn a
