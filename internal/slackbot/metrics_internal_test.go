@@ -25,6 +25,8 @@ func TestCallResult(t *testing.T) {
 		want string
 	}{
 		{"ok", answer(200, `{"ok":true,"channel":"C1","ts":"1.2"}`), nil, "ok"},
+		{"ok, not first", answer(200, `{ "channel": "C1", "ok": true }`), nil, "ok"},
+		{"not ok, spaced", answer(200, `{ "ok" : false, "error": "is_archived" }`), nil, "is_archived"},
 		{"Slack's error code", answer(200, `{"ok":false,"error":"not_in_channel"}`), nil, "not_in_channel"},
 		{"ok:false without a code", answer(200, `{"ok":false}`), nil, "other_error"},
 		{"a code that is no word", answer(200, `{"ok":false,"error":"U123 said <no>"}`), nil, "other_error"},
@@ -86,5 +88,17 @@ func TestMethodLabel(t *testing.T) {
 		if got := d.method(u); got != tt.want {
 			t.Errorf("method(%s) = %q, want %q", tt.url, got, tt.want)
 		}
+	}
+}
+
+// Counting a call reads its answer: this is what that costs.
+func BenchmarkCallResult(b *testing.B) {
+	body := `{"ok":true,"channel":"C0FLOOR","ts":"1700000000.000100","message":{"type":"message","text":"` +
+		strings.Repeat("x", 1500) + `","ts":"1700000000.000100"}}`
+	b.ReportAllocs()
+	for b.Loop() {
+		resp := &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(body))}
+		callResult(resp, nil)
+		_, _ = io.Copy(io.Discard, resp.Body)
 	}
 }
