@@ -181,3 +181,23 @@ func histogram(t *testing.T, o prometheus.Observer) *dto.Histogram {
 	}
 	return pb.GetHistogram()
 }
+
+// What one transfer costs in counting: its ack, in-flight slot, five Slack
+// calls, the Plivo request, the thread reply and the audit line.
+func BenchmarkOneTransfer(b *testing.B) {
+	m := New("bench")
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Ack(300 * time.Microsecond)
+		m.InFlightInc()
+		m.SlackCall("chat.postMessage", "ok")
+		m.PlivoRequest("201", 120*time.Millisecond)
+		m.SlackCall("chat.postMessage", "ok")
+		m.TransferDone(200 * time.Millisecond)
+		m.SlackCall("chat.update", "ok")
+		m.SlackCall("response_url", "ok")
+		m.SlackCall("usergroups.users.list", "ok")
+		m.Request("command", "transferred")
+		m.InFlightDec()
+	}
+}

@@ -91,7 +91,7 @@ func callResult(resp *http.Response, err error) string {
 	if resp.StatusCode != http.StatusOK {
 		return "http_" + strconv.Itoa(resp.StatusCode)
 	}
-	body, rerr := io.ReadAll(resp.Body)
+	body, rerr := readBody(resp)
 	resp.Body.Close()
 	if rerr != nil {
 		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{rerr}))
@@ -114,6 +114,18 @@ func callResult(resp *http.Response, err error) string {
 		return "other_error"
 	}
 	return answer.Error
+}
+
+// readBody reads resp's whole body, in one allocation when its length is
+// known.
+func readBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength <= 0 || resp.ContentLength > 1<<20 {
+		return io.ReadAll(resp.Body)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(resp.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead free to read EOF
+	_, err := buf.ReadFrom(resp.Body)
+	return buf.Bytes(), err
 }
 
 // okPrefix starts Slack's answer to a successful call.
