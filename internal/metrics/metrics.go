@@ -247,8 +247,8 @@ func (m *Metrics) StoreFallback() {
 	m.storeFallbacks.Inc()
 }
 
-// DirectoryReload counts a reload of the floor directory: ok when the new
-// file took effect, false when it was refused.
+// DirectoryReload counts a reload of the floor directory: ok is true when
+// the new file took effect, false when it was refused.
 func (m *Metrics) DirectoryReload(ok bool) {
 	if m == nil {
 		return
