@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/config"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/health"
+	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
 )
@@ -48,11 +50,16 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.R
 	flags.SetOutput(stderr)
 	envFile := flags.String("env-file", ".env", "`file` of variables to load when present; the environment wins over it")
 	sandboxMode := flags.Bool("sandbox", false, "try the bot with no account: fake Slack and Plivo on this machine, /transfer typed on standard input")
+	showVersion := flags.Bool("version", false, "print the version and exit")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitBadConfig
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "coldtransfer %s %s\n", buildVersion(), runtime.Version())
+		return exitOK
 	}
 	if *sandboxMode {
 		return runSandbox(ctx, *envFile, stdin, stdout, stderr)
@@ -82,7 +89,14 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.R
 // serve builds the bot from cfg and the floor directory dir (nil for none)
 // and runs it until ctx ends.
 func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log *zap.Logger) error {
-	transferer, err := plivo.New(cfg.Plivo)
+	// Metrics are counted only where they can be served: nil counts nothing.
+	var m *metrics.Metrics
+	plivoCfg := cfg.Plivo
+	if cfg.HealthAddr != "" {
+		m = metrics.New(buildVersion())
+		plivoCfg.Observe = m.PlivoRequest
+	}
+	transferer, err := plivo.New(plivoCfg)
 	if err != nil {
 		return fmt.Errorf("plivo client: %w", err)
 	}
@@ -90,10 +104,11 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 		BotToken: cfg.SlackBotToken,
 		AppToken: cfg.SlackAppToken,
 		URL:      cfg.SlackAPIURL,
+		Metrics:  m,
 	})
 	var src *directory.Source
 	if dir != nil {
-		src = directory.NewSource(cfg.DirectoryFile, dir, log)
+		src = directory.NewSource(cfg.DirectoryFile, dir, log, directory.OnReload(m.DirectoryReload))
 	}
 	defer watchDirectory(ctx, src, log)()
 	bot := slackbot.New(slackbot.Config{
@@ -101,10 +116,11 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 		NumberFormat: cfg.Plivo.NumberFormat,
 		MaxInFlight:  cfg.MaxInFlight,
 		Directory:    currentDirectory(src),
+		Metrics:      m,
 	}, api, authz.New(cfg.Policy, api), transferer, log)
 
 	if cfg.HealthAddr != "" {
-		probes, err := health.Start(cfg.HealthAddr, bot.Ready)
+		probes, err := health.Start(cfg.HealthAddr, bot.Ready, m.Handler())
 		if err != nil {
 			return err
 		}

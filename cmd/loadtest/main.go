@@ -30,6 +30,15 @@
 //	d. Memory: the bot's VmRSS idle after connect, VmRSS once -memory
 //	   transfers all wait on Plivo (held -memory-hold), and VmHWM (peak) once
 //	   they are done, from /proc/<pid>/status.
+//	e. The cost of metrics (not run by default: -only e): a and d, each run
+//	   -cost-runs times with metrics and as many without, alternating which
+//	   goes first; the medians side by side.
+//
+// The bot runs with metrics (a HEALTH_ADDR on a free loopback port, which is
+// what turns them on) unless -metrics=false. Scenario a then also scrapes
+// the bot's /metrics before and after its probes and shows the bot's own
+// view of the same acks, coldtransfer_ack_duration_seconds, with quantiles
+// estimated from the histogram's buckets as histogram_quantile would.
 //
 // Each scenario gets a fresh bot process, so that none inherits another's
 // connections or heap. The fakes share the machine with the bot: on a small
@@ -72,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		bin         = flags.String("bot", "", "bot `binary` to run instead of building ./cmd/bot")
 		maxInFlight = flags.Int("max-in-flight", 2000, "the bot's MAX_IN_FLIGHT")
 		keep        = flags.Bool("keep", false, "keep the temporary directory with the bot's logs")
+		metricsOn   = flags.Bool("metrics", true, "run the bot with HEALTH_ADDR, which turns its metrics on (a, b, c, d)")
+		costRuns    = flags.Int("cost-runs", 3, "e: runs of a and d with metrics and as many without")
 
 		inflight      = flags.Int("inflight", 100, "a: transfers held in flight")
 		probes        = flags.Int("probes", 500, "a: transfers whose acks are timed")
@@ -91,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 {
+	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 || *costRuns < 1 {
 		fmt.Fprintln(stderr, "loadtest: counts must be at least 1")
 		return 2
 	}
@@ -102,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadtest: %v\n", err)
 		return 1
 	}
-	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep}
+	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep, metrics: *metricsOn}
 	defer func() {
 		if b.keep {
 			fmt.Fprintf(stderr, "bot logs kept in %s\n", dir)
@@ -126,6 +137,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{'b', func() ([]row, error) { return b.overhead(ctx, *overheadN, *overheadConc, *overheadDelay) }},
 		{'c', func() ([]row, error) { return b.throughput(ctx, *throughputN, *throughputDelay) }},
 		{'d', func() ([]row, error) { return b.memory(ctx, *memoryN, *memoryHold, *settle) }},
+		{'e', func() ([]row, error) {
+			return b.metricsCost(ctx, *costRuns, *inflight, *probes, *probeInterval, *memoryN, *memoryHold, *settle)
+		}},
 	}
 	var rows []row
 	failed := false
@@ -154,7 +168,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if env := runtimeEnv(); env != nil {
 		fmt.Fprintf(stdout, ", %s", strings.Join(env, " "))
 	}
-	fmt.Fprintf(stdout, "; fakes in the load test's process\n\n")
+	fmt.Fprintf(stdout, "; fakes in the load test's process\n")
+	fmt.Fprintf(stdout, "metrics: %s in a, b, c and d (-metrics); e runs a and d with and without\n\n", metricsMode(*metricsOn))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tfigure\ttarget\t")
 	for _, r := range rows {

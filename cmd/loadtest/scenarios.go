@@ -39,6 +39,7 @@ func verdict(ok bool) string {
 type bench struct {
 	bin, dir    string
 	maxInFlight int
+	metrics     bool         // run the bot with HEALTH_ADDR, and so with its metrics
 	seq         atomic.Int64 // numbers handed out: every transfer has its own
 	notes       []string     // things worth knowing about the run
 	keep        bool         // keep the bot logs: something in them matters
@@ -243,11 +244,38 @@ func earliest(ts []*transfer, f func(*transfer) time.Time) time.Time {
 // then sends `probes` more transfers at a steady pace, which Plivo answers
 // at once, and measures how long their acks take. The held ones are only
 // answered after the last probe, so the bot always has at least `held`
-// transfers in flight while the acks are measured.
+// transfers in flight while the acks are measured. With metrics, the bot's
+// own view of the same acks is shown beside.
 func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.Duration) ([]row, error) {
-	w, err := startWorld(ctx, b.bin, b.dir, "a", b.maxInFlight)
+	r, err := b.measureAcks(ctx, held, probes, interval)
 	if err != nil {
 		return nil, err
+	}
+	p99 := percentile(r.lat, 99)
+	rows := []row{{
+		scenario: fmt.Sprintf("a. ack of /transfer, %d in flight (%d sent at 1 per %v)", held, probes, interval),
+		figure:   fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(r.lat, 50)), ms(p99), ms(percentile(r.lat, 100))),
+		target:   "p99 ≤ 5 ms",
+		verdict:  verdict(p99 <= 5*time.Millisecond),
+	}}
+	if r.own != nil {
+		rows = append(rows, ownAckRow(*r.own))
+	}
+	return rows, nil
+}
+
+// ackRun is what measureAcks measured.
+type ackRun struct {
+	lat []time.Duration // the probes' acks, envelope written → ack read, by the fake
+	own *histogram      // the bot's coldtransfer_ack_duration_seconds over the probes; nil without metrics
+}
+
+// measureAcks runs scenario a.
+func (b *bench) measureAcks(ctx context.Context, held, probes int, interval time.Duration) (ackRun, error) {
+	var r ackRun
+	w, err := b.launch(ctx, "a")
+	if err != nil {
+		return r, err
 	}
 	defer b.finish(w)
 
@@ -263,12 +291,16 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 		err = checkAcks(ctx, w, heldTs)
 	}
 	if err != nil {
-		return nil, err
+		return r, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
 	if _, err := w.plivo.WaitRequests(wctx, held); err != nil {
-		return nil, err
+		return r, err
+	}
+	before, err := w.ackHistogram(ctx)
+	if err != nil {
+		return r, err
 	}
 	probeTs := make([]*transfer, 0, probes)
 	start := time.Now()
@@ -276,32 +308,34 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		t, err := b.send(ctx, w)
 		if err != nil {
-			return nil, err
+			return r, err
 		}
 		probeTs = append(probeTs, t)
 	}
 	if err := checkAcks(ctx, w, probeTs); err != nil {
-		return nil, err
+		return r, err
+	}
+	after, err := w.ackHistogram(ctx)
+	if err != nil {
+		return r, err
 	}
 	if err := waitDone(ctx, w, held+probes); err != nil {
-		return nil, err
+		return r, err
 	}
 	if err := collect(ctx, w, append(slices.Clone(heldTs), probeTs...)); err != nil {
-		return nil, err
+		return r, err
 	}
 	lastProbeAck := latest(probeTs, func(t *transfer) time.Time { return t.sent.Add(t.ackLatency) })
 	if first := earliest(heldTs, func(t *transfer) time.Time { return t.replied }); !first.After(lastProbeAck) {
 		b.note("a: a held transfer finished before the last probe was acked: fewer than %d in flight at the end", held)
 	}
 
-	lat := durations(probeTs, func(t *transfer) time.Duration { return t.ackLatency })
-	p99 := percentile(lat, 99)
-	return []row{{
-		scenario: fmt.Sprintf("a. ack of /transfer, %d in flight (%d sent at 1 per %v)", held, probes, interval),
-		figure:   fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(lat, 50)), ms(p99), ms(percentile(lat, 100))),
-		target:   "p99 ≤ 5 ms",
-		verdict:  verdict(p99 <= 5*time.Millisecond),
-	}}, nil
+	r.lat = durations(probeTs, func(t *transfer) time.Duration { return t.ackLatency })
+	if after != nil {
+		own := after.minus(*before)
+		r.own = &own
+	}
+	return r, nil
 }
 
 // overhead (scenario b) runs n transfers, `concurrency` at a time, against
@@ -309,7 +343,7 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 // the thread reply's arrival at the fake Slack, minus delay. A few warm-up
 // transfers first open the connections; they are not counted.
 func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Duration) ([]row, error) {
-	w, err := startWorld(ctx, b.bin, b.dir, "b", b.maxInFlight)
+	w, err := b.launch(ctx, "b")
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +410,7 @@ func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Dur
 // that answers each after delay, and measures from the first envelope sent
 // to the last thread reply.
 func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]row, error) {
-	w, err := startWorld(ctx, b.bin, b.dir, "c", b.maxInFlight)
+	w, err := b.launch(ctx, "c")
 	if err != nil {
 		return nil, err
 	}
@@ -416,48 +450,11 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 // then sends n transfers that Plivo holds for hold, reads it again once all
 // n reached Plivo, and reads the peak once all are done.
 func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) ([]row, error) {
-	w, err := startWorld(ctx, b.bin, b.dir, "d", b.maxInFlight)
+	m, err := b.measureMemory(ctx, n, hold, settle)
 	if err != nil {
 		return nil, err
 	}
-	defer b.finish(w)
-	w.plivo.Respond(fakeplivo.Response{Delay: hold})
-
-	time.Sleep(settle)
-	idle, err := w.memory()
-	if err != nil {
-		return nil, err
-	}
-	ts, err := b.sendN(ctx, w, n)
-	if err == nil {
-		err = checkAcks(ctx, w, ts)
-	}
-	if err != nil {
-		return nil, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
-	defer cancel()
-	if _, err := w.plivo.WaitRequests(wctx, n); err != nil {
-		return nil, err
-	}
-	busy, err := w.memory()
-	if err != nil {
-		return nil, err
-	}
-	if err := waitDone(ctx, w, n); err != nil {
-		return nil, err
-	}
-	done, err := w.memory()
-	if err != nil {
-		return nil, err
-	}
-	if err := collect(ctx, w, ts); err != nil {
-		return nil, err
-	}
-	first := earliest(ts, func(t *transfer) time.Time { return t.replied })
-	if last := latest(ts, func(t *transfer) time.Time { return t.toPlivo }); !last.Before(first) {
-		b.note("d: the first reply came before the last Plivo request: not all %d were in flight at once (raise -memory-hold)", n)
-	}
+	idle, busy, done := m.idle, m.busy, m.done
 	const idleLimit, peakLimit = 25 << 10, 60 << 10 // kB
 	return []row{
 		{
@@ -478,6 +475,65 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 			verdict:  verdict(done.Peak <= peakLimit),
 		},
 	}, nil
+}
+
+// memoryRun is what measureMemory read: idle, with n in flight, and once
+// they are done; and the CPU time the bot had used by then.
+type memoryRun struct {
+	idle, busy, done memory
+	cpu              time.Duration
+}
+
+// measureMemory runs scenario d.
+func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Duration) (memoryRun, error) {
+	var m memoryRun
+	w, err := b.launch(ctx, "d")
+	if err != nil {
+		return m, err
+	}
+	defer b.finish(w)
+	w.plivo.Respond(fakeplivo.Response{Delay: hold})
+
+	time.Sleep(settle)
+	idle, err := w.memory()
+	if err != nil {
+		return m, err
+	}
+	ts, err := b.sendN(ctx, w, n)
+	if err == nil {
+		err = checkAcks(ctx, w, ts)
+	}
+	if err != nil {
+		return m, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
+	defer cancel()
+	if _, err := w.plivo.WaitRequests(wctx, n); err != nil {
+		return m, err
+	}
+	busy, err := w.memory()
+	if err != nil {
+		return m, err
+	}
+	if err := waitDone(ctx, w, n); err != nil {
+		return m, err
+	}
+	done, err := w.memory()
+	if err != nil {
+		return m, err
+	}
+	cpu, err := w.cpuTime()
+	if err != nil {
+		return m, err
+	}
+	if err := collect(ctx, w, ts); err != nil {
+		return m, err
+	}
+	first := earliest(ts, func(t *transfer) time.Time { return t.replied })
+	if last := latest(ts, func(t *transfer) time.Time { return t.toPlivo }); !last.Before(first) {
+		b.note("d: the first reply came before the last Plivo request: not all %d were in flight at once (raise -memory-hold)", n)
+	}
+	return memoryRun{idle, busy, done, cpu}, nil
 }
 
 // finish stops the bot and notes anything it logged: at LOG_LEVEL=warn a

@@ -80,11 +80,16 @@ type world struct {
 	logPath string
 	exited  chan struct{} // closed when the bot process has exited
 	waitErr error         // cmd.Wait's result, once exited is closed
+
+	// healthAddr is the bot's HEALTH_ADDR, where its /metrics are; "" when
+	// it runs without (and so without metrics).
+	healthAddr string
 }
 
 // startWorld starts the fakes and the bot binary, and waits until the bot
-// holds a Socket Mode connection. name labels the bot's log file in dir.
-func startWorld(ctx context.Context, bin, dir, name string, maxInFlight int) (*world, error) {
+// holds a Socket Mode connection. name labels the bot's log file in dir; env
+// (NAME=value) adds to the bot's environment.
+func startWorld(ctx context.Context, bin, dir, name string, maxInFlight int, env ...string) (*world, error) {
 	w := &world{
 		slack:   fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken}),
 		plivo:   fakeplivo.New(plivoAuthID, plivoAuthToken),
@@ -116,6 +121,12 @@ func startWorld(ctx context.Context, bin, dir, name string, maxInFlight int) (*w
 		"LOG_LEVEL=warn",
 	}
 	w.cmd.Env = append(w.cmd.Env, runtimeEnv()...)
+	w.cmd.Env = append(w.cmd.Env, env...)
+	for _, e := range env {
+		if addr, ok := strings.CutPrefix(e, "HEALTH_ADDR="); ok {
+			w.healthAddr = addr
+		}
+	}
 	w.cmd.Stdout, w.cmd.Stderr = logFile, logFile
 	if err := w.cmd.Start(); err != nil {
 		w.closeFakes()

@@ -1,4 +1,5 @@
-// Package health serves the process's liveness and readiness probes.
+// Package health serves the process's liveness and readiness probes, and
+// its metrics beside them.
 package health
 
 import (
@@ -10,9 +11,10 @@ import (
 	"time"
 )
 
-// Handler serves GET /healthz, 200 while the process runs, and GET /readyz,
-// 200 while ready reports true and 503 otherwise.
-func Handler(ready func() bool) http.Handler {
+// Handler serves GET /healthz, 200 while the process runs, GET /readyz,
+// 200 while ready reports true and 503 otherwise, and GET /metrics with
+// metrics when it is not nil.
+func Handler(ready func() bool, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -24,6 +26,9 @@ func Handler(ready func() bool) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	return mux
 }
 
@@ -34,14 +39,14 @@ type Server struct {
 	err chan error
 }
 
-// Start listens on addr and serves Handler(ready) until Shutdown.
-func Start(addr string, ready func() bool) (*Server, error) {
+// Start listens on addr and serves Handler(ready, metrics) until Shutdown.
+func Start(addr string, ready func() bool, metrics http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("health server: %w", err)
 	}
 	s := &Server{
-		srv: &http.Server{Handler: Handler(ready), ReadHeaderTimeout: 5 * time.Second},
+		srv: &http.Server{Handler: Handler(ready, metrics), ReadHeaderTimeout: 5 * time.Second},
 		ln:  ln,
 		err: make(chan error, 1),
 	}

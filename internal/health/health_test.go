@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 
 func TestProbes(t *testing.T) {
 	var ready atomic.Bool
-	srv, err := Start("127.0.0.1:0", ready.Load)
+	srv, err := Start("127.0.0.1:0", ready.Load, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,8 @@ func TestProbes(t *testing.T) {
 		{"not ready while disconnected", "/readyz", false, 503},
 		{"alive while connected", "/healthz", true, 200},
 		{"ready while connected", "/readyz", true, 200},
-		{"unknown path", "/metrics", true, 404},
+		{"no metrics when there are none", "/metrics", true, 404},
+		{"unknown path", "/debug/pprof/", true, 404},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,5 +54,30 @@ func TestProbes(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + srv.Addr() + "/healthz"); err == nil {
 		t.Error("server still answers after Shutdown")
+	}
+}
+
+func TestMetricsBesideProbes(t *testing.T) {
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "coldtransfer_in_flight 0\n")
+	})
+	srv := httptest.NewServer(Handler(func() bool { return false }, metrics))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "coldtransfer_in_flight 0\n" {
+		t.Errorf("GET /metrics = %d %q, want the metrics handler's answer", resp.StatusCode, body)
+	}
+	resp, err = http.Post(srv.URL+"/metrics", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /metrics = %d, want 405", resp.StatusCode)
 	}
 }

@@ -36,6 +36,12 @@ type Config struct {
 	// that redirects are never followed: following a 307 or 308 would send
 	// the transfer a second time.
 	HTTPClient *http.Client
+	// Observe, when set, is told of every request once it is over: its
+	// result (the HTTP status, such as "201", or "timeout", "unreachable",
+	// "connection_lost" or "canceled") and how long it took, retries
+	// included. The bot's metrics hang here; this package knows nothing of
+	// them.
+	Observe func(result string, d time.Duration)
 }
 
 const (
@@ -61,6 +67,7 @@ type Client struct {
 	format    NumberFormat
 	hc        *http.Client
 	backoff   time.Duration // firstBackoff; tests shorten it
+	observe   func(result string, d time.Duration)
 }
 
 // New returns a Client for cfg, or an error naming every invalid field.
@@ -118,6 +125,7 @@ func New(cfg Config) (*Client, error) {
 		format:    format,
 		hc:        &hc,
 		backoff:   firstBackoff,
+		observe:   cfg.Observe,
 	}, nil
 }
 
@@ -250,7 +258,10 @@ func marshal(v any) ([]byte, error) {
 // the request provably did not reach Plivo or Plivo asked us to come back
 // (HTTP 429): a transfer is not idempotent, and a second one could move a
 // call that was already moved.
-func (c *Client) post(ctx context.Context, path string, body []byte) (Result, error) {
+func (c *Client) post(ctx context.Context, path string, body []byte) (res Result, err error) {
+	if c.observe != nil {
+		defer func(start time.Time) { c.observe(observedResult(res, err), time.Since(start)) }(time.Now())
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTimedOut)
 	defer cancel()
 	backoff := c.backoff

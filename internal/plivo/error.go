@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -283,4 +284,25 @@ func sentence(s string) string {
 		return s
 	}
 	return s + "."
+}
+
+// observedResult names the result of a request for Config.Observe: the
+// HTTP status when Plivo (or something in its place) answered, else what
+// happened instead.
+func observedResult(res Result, err error) string {
+	if err == nil {
+		return strconv.Itoa(res.Status)
+	}
+	e, ok := errors.AsType[*Error](err)
+	switch {
+	case !ok:
+		return "error"
+	case e.Kind == KindTimeout:
+		return "timeout"
+	case e.Kind == KindCanceled:
+		return "canceled"
+	case e.Status != 0:
+		return strconv.Itoa(e.Status)
+	}
+	return e.Kind.String() // unreachable, connection_lost
 }

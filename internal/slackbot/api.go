@@ -14,6 +14,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"go.uber.org/zap"
+
+	"github.com/coldtransfer/coldtransfer/internal/metrics"
 )
 
 // APIConfig is how the bot reaches Slack's Web API.
@@ -28,6 +30,8 @@ type APIConfig struct {
 	// RetryBaseDelay is the first backoff after a 5xx or a network error;
 	// 0 means 250 ms. Tests shorten it.
 	RetryBaseDelay time.Duration
+	// Metrics counts every attempt of every request; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // API is the bot's Slack Web API client. Every request it sends, including
@@ -55,6 +59,8 @@ func NewAPI(cfg APIConfig) *API {
 		baseDelay:     cfg.RetryBaseDelay,
 		maxDelay:      5 * time.Second,
 		maxRetryAfter: 30 * time.Second,
+		metrics:       cfg.Metrics,
+		apiURL:        parseAPIURL(cfg.URL),
 	}
 	if doer.baseDelay <= 0 {
 		doer.baseDelay = 250 * time.Millisecond
@@ -195,6 +201,8 @@ type retryingDoer struct {
 	baseDelay     time.Duration
 	maxDelay      time.Duration
 	maxRetryAfter time.Duration
+	metrics       *metrics.Metrics
+	apiURL        *url.URL // the Web API base URL, to name methods by
 }
 
 // Do sends req, retrying a 429 after its Retry-After, and a 5xx or a network
@@ -212,6 +220,7 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 			req.Body = body
 		}
 		resp, err := d.client.Do(req)
+		d.count(req, resp, err)
 		wait, retry := d.retryAfter(attempt, resp, err)
 		if !retry || ctx.Err() != nil || (req.Body != nil && req.GetBody == nil) {
 			return resp, err

@@ -94,4 +94,5 @@ func (b *Bot) audit(e *auditEntry) {
 		level = zapcore.WarnLevel
 	}
 	b.log.Log(level, "transfer", fields...)
+	b.metrics.Request(e.path, e.outcome)
 }

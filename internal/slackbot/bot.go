@@ -20,6 +20,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
@@ -61,6 +62,8 @@ type Config struct {
 	// none; each request calls it once and keeps that snapshot. Nil: no
 	// directory.
 	Directory func() *directory.Directory
+	// Metrics counts what the bot does (SPEC §15); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Bot answers /transfer over Socket Mode.
@@ -71,6 +74,7 @@ type Bot struct {
 	authorizer Authorizer
 	transferer Transferer
 	log        *zap.Logger
+	metrics    *metrics.Metrics
 
 	botUserID string // learnt by CheckAuth, to say whom to invite
 
@@ -78,6 +82,9 @@ type Bot struct {
 	slots    chan struct{} // one token per request in flight
 	inflight sync.WaitGroup
 	ready    atomic.Bool
+	// envelopeAt is when the event loop took the event it is handling. Only
+	// the event loop touches it: handle sets it, ack reads it.
+	envelopeAt time.Time
 
 	// work is the context of in-flight requests. It outlives Run's context,
 	// so that a shutdown lets them finish, and ends when the grace is over.
@@ -111,6 +118,7 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 		authorizer: authorizer,
 		transferer: transferer,
 		log:        log,
+		metrics:    cfg.Metrics,
 		seen:       newSeenSet(seenTTL, seenMax),
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		work:       work,
@@ -163,7 +171,7 @@ loop:
 		}
 	}
 
-	b.ready.Store(false)
+	b.setReady(false)
 	disconnect()
 	if runErr != nil {
 		<-runErr
@@ -213,15 +221,16 @@ func socketModeError(err error) error {
 // must never wait on the network: requests are acked here and worked on in
 // their own goroutines.
 func (b *Bot) handle(evt socketmode.Event) error {
+	b.envelopeAt = time.Now()
 	switch evt.Type {
 	case socketmode.EventTypeHello:
-		b.ready.Store(true)
+		b.setReady(true)
 		b.log.Info("connected to Slack")
 	case socketmode.EventTypeConnecting, socketmode.EventTypeInvalidAuth:
-		b.ready.Store(false)
+		b.setReady(false)
 		b.log.Debug("connecting to Slack")
 	case socketmode.EventTypeConnectionError:
-		b.ready.Store(false)
+		b.setReady(false)
 		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			// slack-go retries these forever; a refused token never heals.
 			if rejected := tokenRejected("SLACK_APP_TOKEN", ce.ErrorObj); rejected != nil {
@@ -291,7 +300,9 @@ func (b *Bot) ack(req *socketmode.Request, payload any) {
 	defer cancel()
 	if err := b.sm.AckCtx(ctx, req.EnvelopeID, payload); err != nil {
 		b.log.Warn("ack failed; Slack will redeliver", zap.String("envelope_id", req.EnvelopeID), zap.Error(err))
+		return
 	}
+	b.metrics.Ack(time.Since(b.envelopeAt))
 }
 
 // tryStart takes a slot for a new request, or reports that none is free.
@@ -299,6 +310,7 @@ func (b *Bot) tryStart() bool {
 	select {
 	case b.slots <- struct{}{}:
 		b.inflight.Add(1)
+		b.metrics.InFlightInc()
 		return true
 	default:
 		return false
@@ -307,6 +319,7 @@ func (b *Bot) tryStart() bool {
 
 // finish gives back the slot of a request that is done.
 func (b *Bot) finish() {
+	b.metrics.InFlightDec()
 	<-b.slots
 	b.inflight.Done()
 }

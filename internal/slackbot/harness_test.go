@@ -19,6 +19,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
+	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
 )
@@ -57,6 +58,7 @@ type options struct {
 	grace        time.Duration
 	directory    func() *directory.Directory                   // the floor directory in force; nil for none
 	authorizer   func(slackbot.Authorizer) slackbot.Authorizer // wraps the real one, e.g. to hold a request
+	metrics      *metrics.Metrics                              // wired as cmd/bot wires it; nil: none
 }
 
 // harness is one bot wired to a fake Slack and a fake Plivo on loopback.
@@ -92,6 +94,7 @@ func start(t *testing.T, opts options) *harness {
 	pc, err := plivo.New(plivo.Config{
 		BaseURL: plivoURL, AuthID: plivoAuthID, AuthToken: plivoAuthToken,
 		PhloID: phloID, NodeID: nodeID, Timeout: opts.plivoTimeout,
+		Observe: opts.metrics.PlivoRequest,
 	})
 	if err != nil {
 		t.Fatalf("plivo.New: %v", err)
@@ -105,6 +108,7 @@ func start(t *testing.T, opts options) *harness {
 	api := slackbot.NewAPI(slackbot.APIConfig{
 		BotToken: botToken, AppToken: appToken, URL: fs.APIURL(),
 		RetryBaseDelay: 10 * time.Millisecond,
+		Metrics:        opts.metrics,
 	})
 	var az slackbot.Authorizer = authz.New(policy, api)
 	if opts.authorizer != nil {
@@ -115,6 +119,7 @@ func start(t *testing.T, opts options) *harness {
 		MaxInFlight:   opts.maxInFlight,
 		ShutdownGrace: opts.grace,
 		Directory:     opts.directory,
+		Metrics:       opts.metrics,
 	}, api, az, pc, log)
 
 	ctx, cancel := context.WithCancel(context.Background())

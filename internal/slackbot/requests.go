@@ -87,6 +87,8 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 			e := j.entry(outcomeInvalid)
 			e.problem = strings.Join(parsed.problems, " ")
 			b.audit(e)
+		} else {
+			b.countRedelivery(now, keys)
 		}
 		return
 	case commandModal:
@@ -95,6 +97,7 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 
 	if redelivered {
 		b.ack(evt.Request, nil)
+		b.countRedelivery(now, keys)
 		b.log.Info("redelivered request ignored", zap.String("envelope_id", evt.Request.EnvelopeID), zap.Int("retry_attempt", evt.Request.RetryAttempt))
 		return
 	}
@@ -136,6 +139,7 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 	keys := dedupeKeys(evt.Request.EnvelopeID, "view", cb.View.ID)
 	if b.seen.seen(now, keys...) {
 		b.ack(evt.Request, nil) // closes the form again; runs nothing
+		b.countRedelivery(now, keys)
 		b.log.Info("resubmitted form ignored", zap.String("envelope_id", evt.Request.EnvelopeID), zap.String("view_id", cb.View.ID))
 		return
 	}
@@ -235,6 +239,8 @@ func (b *Bot) run(j *job) {
 
 	if e.replyErr = b.reply(j, ts, o.replyText()); e.replyErr != nil {
 		b.tell(j, replyLostText(o))
+	} else {
+		b.metrics.TransferDone(time.Since(j.received))
 	}
 	b.markAnnouncement(j, ts, o.statusLine())
 }

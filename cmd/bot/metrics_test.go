@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
+)
+
+func TestRunVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if status := run(t.Context(), []string{"-version"}, lookup(nil), strings.NewReader(""), &stdout, &stderr); status != exitOK {
+		t.Errorf("run -version returned %d, want %d", status, exitOK)
+	}
+	want := fmt.Sprintf("coldtransfer %s %s\n", buildVersion(), runtime.Version())
+	if stdout.String() != want || stderr.Len() != 0 {
+		t.Errorf("run -version printed %q on stdout and %q on stderr, want %q on stdout", stdout.String(), stderr.String(), want)
+	}
+}
+
+// The -ldflags version wins over the one the go command stamped.
+func TestBuildVersionFromLdflags(t *testing.T) {
+	defer func(v string) { version = v }(version)
+	version = "v9.8.7"
+	if got := buildVersion(); got != "v9.8.7" {
+		t.Errorf("buildVersion() = %q, want the -X main.version value", got)
+	}
+	version = ""
+	if got := buildVersion(); got == "" {
+		t.Error("buildVersion() is empty without -ldflags; want the stamped version or (devel)")
+	}
+}
+
+// A real scrape of /metrics on HEALTH_ADDR after a transfer, a refusal and
+// a transfer that Plivo answers 500: the counts are there, and no token, no
+// number, no SIP address, no user or channel id.
+func TestRunServesMetrics(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t)
+	const (
+		allowed  = "U123ABC" // TRANSFER_ALLOWED_USERS of f.env
+		stranger = "UNOTALLOWED9"
+		channel  = "CFLOOR7788"
+	)
+	env := merge(f.env(), map[string]string{"HEALTH_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug"})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	stderr := newSyncBuffer()
+	done := make(chan int, 1)
+	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
+	defer func() {
+		stop()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Error("run did not return after its context was cancelled")
+		}
+	}()
+
+	listening, err := stderr.waitLog(ctx, "health probes listening")
+	if err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, stderr)
+	}
+	addr, _ := listening["addr"].(string)
+	if err := pollOK(ctx, "http://"+addr+"/readyz"); err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, stderr)
+	}
+
+	f.plivo.Respond(fakeplivo.Response{}, fakeplivo.Response{Status: 500, Body: `{"error":"internal"}`})
+	for i, cmd := range []slack.SlashCommand{
+		{UserID: allowed, ChannelID: channel, Text: "+1 415 222 5555 from sip:agent7@pbx.example.com"},
+		{UserID: stranger, ChannelID: channel, Text: "+14152226666 from +14152223333"},
+		{UserID: allowed, ChannelID: channel, Text: "sip:queue@pbx.example.com from +14152224444"},
+	} {
+		if _, err := f.slack.SendSlashCommand(ctx, cmd); err != nil {
+			t.Fatal(err)
+		}
+		// One at a time, so that the second Plivo answer (500) goes to the
+		// third command.
+		if err := waitLogs(ctx, stderr, "transfer", i+1); err != nil {
+			t.Fatalf("%v; stderr:\n%s", err, stderr)
+		}
+	}
+
+	body := scrape(t, ctx, "http://"+addr+"/metrics")
+	for _, want := range []string{
+		`coldtransfer_requests_total{outcome="transferred",path="command"} 1`,
+		`coldtransfer_requests_total{outcome="refused",path="command"} 1`,
+		`coldtransfer_requests_total{outcome="unknown",path="command"} 1`,
+		`coldtransfer_plivo_request_duration_seconds_count{result="201"} 1`,
+		`coldtransfer_plivo_request_duration_seconds_count{result="500"} 1`,
+		`coldtransfer_slack_api_requests_total{method="chat.postMessage",result="ok"} 4`,
+		`coldtransfer_slack_api_requests_total{method="response_url",result="ok"} 1`,
+		`coldtransfer_ack_duration_seconds_count 3`,
+		`coldtransfer_transfer_duration_seconds_count 2`,
+		`coldtransfer_socket_connected 1`,
+		`coldtransfer_build_info{goversion="` + runtime.Version() + `",version="` + buildVersion() + `"} 1`,
+		"go_goroutines ",
+		"process_resident_memory_bytes ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	never := append([]string{
+		allowed, stranger, channel, authID, // ids
+		"4152225555", "4152226666", "4152223333", "4152224444", // numbers, with or without +
+		"sip:", "agent7", "queue@", "pbx.example.com", // SIP addresses
+		f.slack.APIURL(), f.plivo.URL(), "/response/", // where the bot talks to
+	}, secrets...)
+	for _, s := range never {
+		if strings.Contains(body, s) {
+			t.Errorf("scrape contains %q", s)
+		}
+	}
+}
+
+// countLogs counts the JSON log lines whose msg is msg.
+func countLogs(b *syncBuffer, msg string) int {
+	return strings.Count(b.String(), `"msg":"`+msg+`"`)
+}
+
+// waitLogs waits until n log lines with msg are written.
+func waitLogs(ctx context.Context, b *syncBuffer, msg string, n int) error {
+	for {
+		b.mu.Lock()
+		changed := b.changed
+		b.mu.Unlock()
+		if countLogs(b, msg) >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("%d %q log lines, want %d: %w", countLogs(b, msg), msg, n, ctx.Err())
+		}
+	}
+}
+
+func scrape(t *testing.T, ctx context.Context, url string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	return string(body)
+}
