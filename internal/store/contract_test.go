@@ -166,7 +166,7 @@ func TestClaimAndRelease(t *testing.T) {
 			{"bob claims the freed call", 0, claim(bob), bob, true},
 			{"a late release by alice leaves bob's claim", 0, release(alice, 0), Holder{}, false},
 			{"carol is refused, told bob has it", 0, claim(carol), bob, false},
-			{"bob releases keeping it 15 s", 0, release(bob, 15 * time.Second), Holder{}, false},
+			{"bob releases keeping it 15 s", 0, release(bob, 15*time.Second), Holder{}, false},
 			{"carol refused within the 15 s", 14 * time.Second, claim(carol), bob, false},
 			{"carol claims after the 15 s", 2 * time.Second, claim(carol), carol, true},
 			{"alice refused while carol's claim lives", ttl - 10*time.Millisecond, claim(alice), carol, false},

@@ -52,7 +52,7 @@ func ParseRedisURL(rawURL string) (*redis.Options, error) {
 // not connect: the first operation does. Close it when done.
 func NewRedis(cfg RedisConfig) *Redis {
 	opt := *cfg.Options
-	opt.MaxRetries = -1             // see Redis: never retry a write that may have landed
+	opt.MaxRetries = -1              // see Redis: never retry a write that may have landed
 	opt.ContextTimeoutEnabled = true // each call is bounded by its context
 	opt.DialerRetries = 1
 	if opt.DialTimeout <= 0 || opt.DialTimeout > 2*time.Second {
