@@ -19,6 +19,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
+	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
 // Authorizer decides whether a user may transfer calls in a channel.
@@ -48,6 +49,10 @@ type Config struct {
 	// PingInterval is how long the Socket Mode client waits for Slack's
 	// ping before it reconnects. Default: slack-go's 30 s.
 	PingInterval time.Duration
+	// Store holds what several replicas share (SPEC §14): the requests
+	// already taken, so that a redelivery runs nothing twice. Default: a
+	// store in this process's memory.
+	Store store.Store
 }
 
 // Bot answers /transfer over Socket Mode.
@@ -61,7 +66,7 @@ type Bot struct {
 
 	botUserID string // learnt by CheckAuth, to say whom to invite
 
-	seen     *seenSet      // envelope, trigger and view ids already taken
+	store    store.Store   // envelope, trigger and view ids already taken
 	slots    chan struct{} // one token per request in flight
 	inflight sync.WaitGroup
 	ready    atomic.Bool
@@ -83,6 +88,9 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 	if cfg.SlackTimeout <= 0 {
 		cfg.SlackTimeout = 30 * time.Second
 	}
+	if cfg.Store == nil {
+		cfg.Store = store.NewMemory(store.MemoryConfig{})
+	}
 	opts := []socketmode.Option{socketmode.OptionLog(zap.NewStdLog(log.Named("socketmode")))}
 	if cfg.PingInterval > 0 {
 		opts = append(opts, socketmode.OptionPingInterval(cfg.PingInterval))
@@ -95,7 +103,7 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 		authorizer: authorizer,
 		transferer: transferer,
 		log:        log,
-		seen:       newSeenSet(seenTTL, seenMax),
+		store:      cfg.Store,
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		work:       work,
 		cancelWork: cancel,
@@ -109,13 +117,6 @@ func (b *Bot) CheckAuth(ctx context.Context) (Identity, error) {
 	b.botUserID = id.UserID
 	return id, err
 }
-
-// Redelivered requests are recognised for seenTTL, and at most seenMax ids
-// are remembered: Slack retries an unacknowledged envelope within minutes.
-const (
-	seenTTL = 30 * time.Minute
-	seenMax = 20_000
-)
 
 // Ready reports whether the bot holds a live Socket Mode connection.
 func (b *Bot) Ready() bool { return b.ready.Load() }
