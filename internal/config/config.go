@@ -44,6 +44,10 @@ type Config struct {
 	MaxInFlight int
 	LogLevel    zapcore.Level
 	LogFormat   string // "json" or "console"
+
+	// RedisURL is the shared store of several replicas (SPEC §14): any URL
+	// go-redis's ParseURL accepts. "" keeps the state in memory.
+	RedisURL string
 }
 
 // Lookup returns the value of an environment variable and whether it is set,
@@ -73,6 +77,7 @@ func Load(lookup Lookup) (Config, error) {
 		MaxInFlight: r.int("MAX_IN_FLIGHT", DefaultMaxInFlight, 1, maxMaxInFlight),
 		LogLevel:    r.logLevel("LOG_LEVEL"),
 		LogFormat:   r.oneOf("LOG_FORMAT", "json", "json", "console"),
+		RedisURL:    r.redisURL("REDIS_URL"),
 	}
 
 	policy, err := authz.ParsePolicy(

@@ -613,6 +613,7 @@ var knownVariables = map[string]bool{
 	"PLIVO_PHLO_URL": true, "PLIVO_TIMEOUT": true, "PLIVO_NUMBER_FORMAT": true,
 	"TRANSFER_ALLOWED_USERS": true, "TRANSFER_ALLOWED_GROUPS": true, "TRANSFER_ALLOWED_CHANNELS": true,
 	"DRY_RUN": true, "HEALTH_ADDR": true, "MAX_IN_FLIGHT": true, "LOG_LEVEL": true, "LOG_FORMAT": true,
+	"REDIS_URL": true,
 }
 
 // secrets returns the secret parts of env that an error must never repeat:
