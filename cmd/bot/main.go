@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stderr io.
 	flags := flag.NewFlagSet("bot", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	envFile := flags.String("env-file", ".env", "`file` of variables to load when present; the environment wins over it")
+	healthcheck := flags.Bool("healthcheck", false, "check the health of the bot running here (GET /healthz on HEALTH_ADDR) and exit 0 or 1")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -57,6 +58,9 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stderr io.
 	if err != nil {
 		fmt.Fprintf(stderr, "coldtransfer: %v\n", err)
 		return exitBadConfig
+	}
+	if *healthcheck {
+		return checkHealth(ctx, lookup, stderr)
 	}
 	cfg, err := config.Load(lookup)
 	if err != nil {
@@ -84,10 +88,13 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		AppToken: cfg.SlackAppToken,
 		URL:      cfg.SlackAPIURL,
 	})
+	st, closeStore := openStore(cfg, log)
+	defer closeStore()
 	bot := slackbot.New(slackbot.Config{
 		DryRun:       cfg.DryRun,
 		NumberFormat: cfg.Plivo.NumberFormat,
 		MaxInFlight:  cfg.MaxInFlight,
+		Store:        st,
 	}, api, authz.New(cfg.Policy, api), transferer, log)
 
 	if cfg.HealthAddr != "" {
