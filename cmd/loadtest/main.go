@@ -41,6 +41,12 @@
 // and still exits 0. The bot's logs stay in a temporary directory, which is
 // kept, and named, when the bot logged anything or the run failed.
 //
+// -redis runs every scenario against two replicas of the bot instead of
+// one: both bot processes get REDIS_URL pointing at one redis-server started
+// for the scenario (Debian's package, on a loopback port), and the fake
+// Slack hands envelopes to their two connections in turn, so every request
+// also goes through the shared store. Memory is reported per replica.
+//
 // -bot runs a binary built elsewhere instead, e.g. a scratch copy with a
 // change to compare, or with profiling added.
 package main
@@ -56,6 +62,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/coldtransfer/coldtransfer/internal/redistest"
 )
 
 func main() {
@@ -72,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		bin         = flags.String("bot", "", "bot `binary` to run instead of building ./cmd/bot")
 		maxInFlight = flags.Int("max-in-flight", 2000, "the bot's MAX_IN_FLIGHT")
 		keep        = flags.Bool("keep", false, "keep the temporary directory with the bot's logs")
+		redisMode   = flags.Bool("redis", false, "run two replicas of the bot sharing a redis-server (REDIS_URL), envelopes spread over both")
 
 		inflight      = flags.Int("inflight", 100, "a: transfers held in flight")
 		probes        = flags.Int("probes", 500, "a: transfers whose acks are timed")
@@ -102,7 +111,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadtest: %v\n", err)
 		return 1
 	}
-	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep}
+	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep, replicas: 1}
+	if *redisMode {
+		if err := redistest.Installed(); err != nil {
+			fmt.Fprintf(stderr, "loadtest: -redis: %v\n", err)
+			return 1
+		}
+		b.replicas, b.redis = 2, true
+	}
 	defer func() {
 		if b.keep {
 			fmt.Fprintf(stderr, "bot logs kept in %s\n", dir)
@@ -150,6 +166,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "coldtransfer load test: the bot binary against fake Slack (Socket Mode) and fake Plivo on loopback\n")
 	fmt.Fprintf(stdout, "machine: %s, %d CPUs, %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	if b.redis {
+		fmt.Fprintf(stdout, "replicas: %d bot processes sharing one redis-server (REDIS_URL) on loopback; the fake Slack hands envelopes to their connections in turn\n", b.replicas)
+	}
 	fmt.Fprintf(stdout, "bot: LOG_LEVEL=warn (a successful transfer's audit line is info, so not written), MAX_IN_FLIGHT=%d", *maxInFlight)
 	if env := runtimeEnv(); env != nil {
 		fmt.Fprintf(stdout, ", %s", strings.Join(env, " "))

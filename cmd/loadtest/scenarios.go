@@ -42,6 +42,15 @@ type bench struct {
 	seq         atomic.Int64 // numbers handed out: every transfer has its own
 	notes       []string     // things worth knowing about the run
 	keep        bool         // keep the bot logs: something in them matters
+	replicas    int          // bot processes per scenario (-redis: 2)
+	redis       bool         // the bots share a redis-server (-redis)
+}
+
+// start starts a scenario's world: one bot, or with -redis the replicas
+// and their redis-server.
+func (b *bench) start(ctx context.Context, name string) (*world, error) {
+	return startWorldOf(ctx, worldConfig{bin: b.bin, dir: b.dir, name: name, maxInFlight: b.maxInFlight,
+		replicas: b.replicas, redis: b.redis})
 }
 
 func (b *bench) note(format string, args ...any) {
@@ -245,7 +254,7 @@ func earliest(ts []*transfer, f func(*transfer) time.Time) time.Time {
 // answered after the last probe, so the bot always has at least `held`
 // transfers in flight while the acks are measured.
 func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.Duration) ([]row, error) {
-	w, err := startWorld(ctx, b.bin, b.dir, "a", b.maxInFlight)
+	w, err := b.start(ctx, "a")
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +318,7 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 // the thread reply's arrival at the fake Slack, minus delay. A few warm-up
 // transfers first open the connections; they are not counted.
 func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Duration) ([]row, error) {
-	w, err := startWorld(ctx, b.bin, b.dir, "b", b.maxInFlight)
+	w, err := b.start(ctx, "b")
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +385,7 @@ func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Dur
 // that answers each after delay, and measures from the first envelope sent
 // to the last thread reply.
 func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]row, error) {
-	w, err := startWorld(ctx, b.bin, b.dir, "c", b.maxInFlight)
+	w, err := b.start(ctx, "c")
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +425,7 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 // then sends n transfers that Plivo holds for hold, reads it again once all
 // n reached Plivo, and reads the peak once all are done.
 func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) ([]row, error) {
-	w, err := startWorld(ctx, b.bin, b.dir, "d", b.maxInFlight)
+	w, err := b.start(ctx, "d")
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +433,7 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 	w.plivo.Respond(fakeplivo.Response{Delay: hold})
 
 	time.Sleep(settle)
-	idle, err := w.memory()
+	idle, err := w.memories()
 	if err != nil {
 		return nil, err
 	}
@@ -440,14 +449,14 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 	if _, err := w.plivo.WaitRequests(wctx, n); err != nil {
 		return nil, err
 	}
-	busy, err := w.memory()
+	busy, err := w.memories()
 	if err != nil {
 		return nil, err
 	}
 	if err := waitDone(ctx, w, n); err != nil {
 		return nil, err
 	}
-	done, err := w.memory()
+	done, err := w.memories()
 	if err != nil {
 		return nil, err
 	}
@@ -459,23 +468,41 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 		b.note("d: the first reply came before the last Plivo request: not all %d were in flight at once (raise -memory-hold)", n)
 	}
 	const idleLimit, peakLimit = 25 << 10, 60 << 10 // kB
+	per := ""
+	if len(w.bots) > 1 {
+		per = ", per replica"
+	}
+	figure := func(ms []memory, f func(memory) int64, limit int64) (string, bool) {
+		parts := make([]string, len(ms))
+		ok := true
+		for i, m := range ms {
+			parts[i] = mb(f(m))
+			ok = ok && f(m) <= limit
+		}
+		return strings.Join(parts, " / "), ok
+	}
+	rss := func(m memory) int64 { return m.RSS }
+	peak := func(m memory) int64 { return m.Peak }
+	idleFig, idleOK := figure(idle, rss, idleLimit)
+	busyFig, _ := figure(busy, rss, 0)
+	peakFig, peakOK := figure(done, peak, peakLimit)
 	return []row{
 		{
-			scenario: fmt.Sprintf("d. resident memory idle, %v after connect (VmRSS)", settle),
-			figure:   mb(idle.RSS),
+			scenario: fmt.Sprintf("d. resident memory idle, %v after connect (VmRSS%s)", settle, per),
+			figure:   idleFig,
 			target:   "≤ " + mb(idleLimit),
-			verdict:  verdict(idle.RSS <= idleLimit),
+			verdict:  verdict(idleOK),
 		},
 		{
-			scenario: fmt.Sprintf("d. resident memory with %d in flight (VmRSS)", n),
-			figure:   mb(busy.RSS),
+			scenario: fmt.Sprintf("d. resident memory with %d in flight (VmRSS%s)", n, per),
+			figure:   busyFig,
 			target:   "",
 		},
 		{
-			scenario: fmt.Sprintf("d. peak resident memory, %d in flight then answered (VmHWM)", n),
-			figure:   mb(done.Peak),
+			scenario: fmt.Sprintf("d. peak resident memory, %d in flight then answered (VmHWM%s)", n, per),
+			figure:   peakFig,
 			target:   "≤ " + mb(peakLimit),
-			verdict:  verdict(done.Peak <= peakLimit),
+			verdict:  verdict(peakOK),
 		},
 	}, nil
 }
@@ -487,8 +514,8 @@ func (b *bench) finish(w *world) {
 		b.note("%v", err)
 		b.keep = true
 	}
-	if n := w.logLines(); n > 0 {
-		b.note("the bot logged %d warn/error lines: %s", n, w.logPath)
+	if n, paths := w.logLines(); n > 0 {
+		b.note("the bot logged %d warn/error lines: %s", n, paths)
 		b.keep = true
 	}
 }
