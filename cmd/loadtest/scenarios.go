@@ -259,6 +259,7 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 		return nil, err
 	}
 	defer b.finish(w)
+	defer b.noteFallbacks("a", w)
 
 	hold := time.Duration(probes)*interval + 2*time.Second
 	rs := make([]fakeplivo.Response, held+1) // the last, immediate 201, repeats
@@ -323,6 +324,7 @@ func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Dur
 		return nil, err
 	}
 	defer b.finish(w)
+	defer b.noteFallbacks("b", w)
 	w.plivo.Respond(fakeplivo.Response{Delay: delay})
 
 	one := func() (*transfer, error) {
@@ -390,6 +392,7 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 		return nil, err
 	}
 	defer b.finish(w)
+	defer b.noteFallbacks("c", w)
 	w.plivo.Respond(fakeplivo.Response{Delay: delay})
 
 	ts, err := b.sendN(ctx, w, n)
@@ -430,6 +433,7 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 		return nil, err
 	}
 	defer b.finish(w)
+	defer b.noteFallbacks("d", w)
 	w.plivo.Respond(fakeplivo.Response{Delay: hold})
 
 	time.Sleep(settle)
