@@ -2,6 +2,7 @@ package slackbot
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack/socketmode"
@@ -37,16 +38,26 @@ func dedupeKeys(envelopeID, kind, id string) []string {
 // cannot answer does not stop a request: a transfer is worth more than a
 // perfect dedupe.
 func (b *Bot) firstTime(req *socketmode.Request, kind, id string) bool {
+	keys := dedupeKeys(req.EnvelopeID, kind, id)
+	// The keys are checked side by side: with Redis, one round trip's wait
+	// instead of two.
+	first := make([]bool, len(keys))
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(b.work, storeTimeout)
+			defer cancel()
+			var err error
+			if first[i], err = b.store.FirstSeen(ctx, key, seenTTL); err != nil {
+				b.log.Warn("redelivery check failed; taking the request as new", zap.String("key", key), zap.Error(err))
+				first[i] = true
+			}
+		})
+	}
+	wg.Wait()
 	var seen []string
-	for _, key := range dedupeKeys(req.EnvelopeID, kind, id) {
-		ctx, cancel := context.WithTimeout(b.work, storeTimeout)
-		first, err := b.store.FirstSeen(ctx, key, seenTTL)
-		cancel()
-		if err != nil {
-			b.log.Warn("redelivery check failed; taking the request as new", zap.String("key", key), zap.Error(err))
-			continue
-		}
-		if !first {
+	for i, key := range keys {
+		if !first[i] {
 			seen = append(seen, key)
 		}
 	}
