@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,7 @@ func (c *cluster) startReplica(t *testing.T, bin, name string) *replica {
 		close(r.exited)
 	}()
 	t.Cleanup(func() {
+		_ = r.cmd.Process.Signal(syscall.SIGCONT) // in case a test stopped it
 		_ = r.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-r.exited:
@@ -311,6 +313,9 @@ func TestReplicaKilled(t *testing.T) {
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// The signal is delivered asynchronously: wait until the process is
+	// stopped, or it may still ack what comes next.
+	waitFor(t, "replica A to be stopped", func() bool { return processState(a.cmd.Process.Pid) == "T" })
 	hung := c.transfer()
 	if err := c.slack.SendTo(c.ctx(), a.conn, hung); err != nil {
 		t.Fatal(err)
@@ -354,12 +359,19 @@ func TestReplicaKilled(t *testing.T) {
 	c.posts(1+len(envs), "and, replica A killed, three more commands")
 }
 
-func conns(ds []fakeslack.Delivery) []int {
-	out := make([]int, len(ds))
-	for i, d := range ds {
-		out[i] = d.Conn
+// processState is the state letter of process pid in /proc ("T":
+// stopped), or "" when it cannot be read.
+func processState(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
 	}
-	return out
+	// pid (comm) state …; comm may hold spaces, so cut after its ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+3 > len(data) {
+		return ""
+	}
+	return string(data[i+2 : i+3])
 }
 
 // Redis stops mid-run: both replicas keep transferring on memory, and say
