@@ -20,6 +20,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
+	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
 // The secrets of the test world; none of them may ever show up in a log
@@ -54,6 +55,7 @@ type options struct {
 	plivoTimeout time.Duration
 	plivoURL     string // instead of the fake Plivo's
 	grace        time.Duration
+	store        store.Store // instead of the bot's own memory
 }
 
 // harness is one bot wired to a fake Slack and a fake Plivo on loopback.
@@ -107,6 +109,7 @@ func start(t *testing.T, opts options) *harness {
 		DryRun:        opts.dryRun,
 		MaxInFlight:   opts.maxInFlight,
 		ShutdownGrace: opts.grace,
+		Store:         opts.store,
 	}, api, authz.New(policy, api), pc, log)
 
 	ctx, cancel := context.WithCancel(context.Background())
