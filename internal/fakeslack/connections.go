@@ -53,11 +53,7 @@ func newRouter(seed int64) router {
 func (s *Server) Conns() []int {
 	s.sm.mu.Lock()
 	defer s.sm.mu.Unlock()
-	ids := make([]int, len(s.sm.live))
-	for i, c := range s.sm.live {
-		ids[i] = c.id
-	}
-	return ids
+	return s.connIDsLocked()
 }
 
 // WaitConns waits until at least n connections are live.
@@ -112,13 +108,9 @@ func (s *Server) pick(ctx context.Context, conn int, avoid *wsConn) (*wsConn, er
 			return nil, ErrClosed
 		}
 		if conn > 0 {
-			defer st.mu.Unlock()
-			for _, c := range st.live {
-				if c.id == conn {
-					return c, nil
-				}
-			}
-			return nil, fmt.Errorf("connection #%d is not live (live: %v)", conn, s.connIDsLocked())
+			c, err := s.connLocked(conn)
+			st.mu.Unlock()
+			return c, err
 		}
 		candidates := st.live
 		if avoid != nil && len(candidates) > 1 {
@@ -146,6 +138,16 @@ func (s *Server) pick(ctx context.Context, conn int, avoid *wsConn) (*wsConn, er
 			return nil, err
 		}
 	}
+}
+
+// connLocked returns the live connection numbered conn.
+func (s *Server) connLocked(conn int) (*wsConn, error) {
+	for _, c := range s.sm.live {
+		if c.id == conn {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("connection #%d is not live (live: %v)", conn, s.connIDsLocked())
 }
 
 func (s *Server) connIDsLocked() []int {
