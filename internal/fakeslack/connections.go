@@ -197,10 +197,16 @@ func (s *Server) deliverEnvelope(ctx context.Context, conn int, env Envelope, se
 			s.ack.sentAt[env.EnvelopeID] = now
 			s.ack.mu.Unlock()
 		}
-		// Armed before the write: the ack may come back before Write returns.
+		// Recorded and armed before the write: the ack may come back before
+		// Write returns.
+		s.ack.mu.Lock()
+		s.ack.deliveries[env.EnvelopeID] = append(s.ack.deliveries[env.EnvelopeID],
+			Delivery{Conn: c.id, RetryAttempt: env.RetryAttempt, RetryReason: env.RetryReason, At: now})
+		s.ack.mu.Unlock()
 		p := s.armRedelivery(env, c)
 		if err := c.write(ctx, data); err != nil {
 			s.disarm(p)
+			s.unrecord(env.EnvelopeID, c.id, now)
 			s.sm.retire(c)
 			c.close()
 			if conn > 0 {
@@ -208,11 +214,21 @@ func (s *Server) deliverEnvelope(ctx context.Context, conn int, env Envelope, se
 			}
 			continue
 		}
-		s.ack.mu.Lock()
-		s.ack.deliveries[env.EnvelopeID] = append(s.ack.deliveries[env.EnvelopeID],
-			Delivery{Conn: c.id, RetryAttempt: env.RetryAttempt, RetryReason: env.RetryReason, At: now})
-		s.ack.mu.Unlock()
 		return nil
+	}
+}
+
+// unrecord removes the delivery of envelopeID to conn at at, whose write
+// failed.
+func (s *Server) unrecord(envelopeID string, conn int, at time.Time) {
+	s.ack.mu.Lock()
+	defer s.ack.mu.Unlock()
+	ds := s.ack.deliveries[envelopeID]
+	for i := len(ds) - 1; i >= 0; i-- {
+		if ds[i].Conn == conn && ds[i].At.Equal(at) {
+			s.ack.deliveries[envelopeID] = append(ds[:i:i], ds[i+1:]...)
+			return
+		}
 	}
 }
 
