@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.R
 	envFile := flags.String("env-file", ".env", "`file` of variables to load when present; the environment wins over it")
 	sandboxMode := flags.Bool("sandbox", false, "try the bot with no account: fake Slack and Plivo on this machine, /transfer typed on standard input")
 	showVersion := flags.Bool("version", false, "print the version and exit")
+	healthcheck := flags.Bool("healthcheck", false, "check the health of the bot running here (GET /healthz on HEALTH_ADDR) and exit 0 or 1")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -69,6 +70,9 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.R
 	if err != nil {
 		fmt.Fprintf(stderr, "coldtransfer: %v\n", err)
 		return exitBadConfig
+	}
+	if *healthcheck {
+		return checkHealth(ctx, lookup, stderr)
 	}
 	cfg, err := config.Load(lookup)
 	dir, dirErr := loadDirectory(cfg.DirectoryFile)
@@ -111,12 +115,15 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 		src = directory.NewSource(cfg.DirectoryFile, dir, log, directory.OnReload(m.DirectoryReload))
 	}
 	defer watchDirectory(ctx, src, log)()
+	st, closeStore := openStore(cfg, log, m.StoreFallback)
+	defer closeStore()
 	bot := slackbot.New(slackbot.Config{
 		DryRun:       cfg.DryRun,
 		NumberFormat: cfg.Plivo.NumberFormat,
 		MaxInFlight:  cfg.MaxInFlight,
 		Directory:    currentDirectory(src),
 		Metrics:      m,
+		Store:        st,
 	}, api, authz.New(cfg.Policy, api), transferer, log)
 
 	if cfg.HealthAddr != "" {

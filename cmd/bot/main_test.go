@@ -204,6 +204,11 @@ func TestRunBadConfig(t *testing.T) {
 			env:      map[string]string{"HEALTH_ADDR": "localhost:99999", "DRY_RUN": "maybe"},
 			wantVars: []string{"DRY_RUN", "HEALTH_ADDR"},
 		},
+		{
+			name:     "malformed REDIS_URL holding a password",
+			env:      map[string]string{"REDIS_URL": "redis://:" + urlPassword + "@redis:6379/" + urlPassword},
+			wantVars: []string{"REDIS_URL"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

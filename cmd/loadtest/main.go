@@ -30,15 +30,6 @@
 //	d. Memory: the bot's VmRSS idle after connect, VmRSS once -memory
 //	   transfers all wait on Plivo (held -memory-hold), and VmHWM (peak) once
 //	   they are done, from /proc/<pid>/status.
-//	e. The cost of metrics (not run by default: -only e): a and d, each run
-//	   -cost-runs times with metrics and as many without, alternating which
-//	   goes first; the medians side by side.
-//
-// The bot runs with metrics (a HEALTH_ADDR on a free loopback port, which is
-// what turns them on) unless -metrics=false. Scenario a then also scrapes
-// the bot's /metrics before and after its probes and shows the bot's own
-// view of the same acks, coldtransfer_ack_duration_seconds, with quantiles
-// estimated from the histogram's buckets as histogram_quantile would.
 //
 // Each scenario gets a fresh bot process, so that none inherits another's
 // connections or heap. The fakes share the machine with the bot: on a small
@@ -49,6 +40,12 @@
 // go through, a bot that did not start); a missed target is reported "over"
 // and still exits 0. The bot's logs stay in a temporary directory, which is
 // kept, and named, when the bot logged anything or the run failed.
+//
+// -redis runs every scenario against two replicas of the bot instead of
+// one: both bot processes get REDIS_URL pointing at one redis-server started
+// for the scenario (Debian's package, on a loopback port), and the fake
+// Slack hands envelopes to their two connections in turn, so every request
+// also goes through the shared store. Memory is reported per replica.
 //
 // -bot runs a binary built elsewhere instead, e.g. a scratch copy with a
 // change to compare, or with profiling added.
@@ -65,6 +62,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/coldtransfer/coldtransfer/internal/redistest"
 )
 
 func main() {
@@ -81,8 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		bin         = flags.String("bot", "", "bot `binary` to run instead of building ./cmd/bot")
 		maxInFlight = flags.Int("max-in-flight", 2000, "the bot's MAX_IN_FLIGHT")
 		keep        = flags.Bool("keep", false, "keep the temporary directory with the bot's logs")
-		metricsOn   = flags.Bool("metrics", true, "run the bot with HEALTH_ADDR, which turns its metrics on (a, b, c, d)")
-		costRuns    = flags.Int("cost-runs", 3, "e: runs of a and d with metrics and as many without")
+		redisMode   = flags.Bool("redis", false, "run two replicas of the bot sharing a redis-server (REDIS_URL), envelopes spread over both")
 
 		inflight      = flags.Int("inflight", 100, "a: transfers held in flight")
 		probes        = flags.Int("probes", 500, "a: transfers whose acks are timed")
@@ -102,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 || *costRuns < 1 {
+	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 {
 		fmt.Fprintln(stderr, "loadtest: counts must be at least 1")
 		return 2
 	}
@@ -113,7 +111,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadtest: %v\n", err)
 		return 1
 	}
-	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep, metrics: *metricsOn}
+	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep, replicas: 1}
+	if *redisMode {
+		if err := redistest.Installed(); err != nil {
+			fmt.Fprintf(stderr, "loadtest: -redis: %v\n", err)
+			return 1
+		}
+		b.replicas, b.redis = 2, true
+	}
 	defer func() {
 		if b.keep {
 			fmt.Fprintf(stderr, "bot logs kept in %s\n", dir)
@@ -137,9 +142,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{'b', func() ([]row, error) { return b.overhead(ctx, *overheadN, *overheadConc, *overheadDelay) }},
 		{'c', func() ([]row, error) { return b.throughput(ctx, *throughputN, *throughputDelay) }},
 		{'d', func() ([]row, error) { return b.memory(ctx, *memoryN, *memoryHold, *settle) }},
-		{'e', func() ([]row, error) {
-			return b.metricsCost(ctx, *costRuns, *inflight, *probes, *probeInterval, *memoryN, *memoryHold, *settle)
-		}},
 	}
 	var rows []row
 	failed := false
@@ -164,12 +166,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "coldtransfer load test: the bot binary against fake Slack (Socket Mode) and fake Plivo on loopback\n")
 	fmt.Fprintf(stdout, "machine: %s, %d CPUs, %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	if b.redis {
+		fmt.Fprintf(stdout, "replicas: %d bot processes sharing one redis-server (REDIS_URL) on loopback; the fake Slack hands envelopes to their connections in turn\n", b.replicas)
+	}
 	fmt.Fprintf(stdout, "bot: LOG_LEVEL=warn (a successful transfer's audit line is info, so not written), MAX_IN_FLIGHT=%d", *maxInFlight)
 	if env := runtimeEnv(); env != nil {
 		fmt.Fprintf(stdout, ", %s", strings.Join(env, " "))
 	}
-	fmt.Fprintf(stdout, "; fakes in the load test's process\n")
-	fmt.Fprintf(stdout, "metrics: %s in a, b, c and d (-metrics); e runs a and d with and without\n\n", metricsMode(*metricsOn))
+	fmt.Fprintf(stdout, "; fakes in the load test's process\n\n")
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tfigure\ttarget\t")
 	for _, r := range rows {

@@ -39,10 +39,18 @@ func verdict(ok bool) string {
 type bench struct {
 	bin, dir    string
 	maxInFlight int
-	metrics     bool         // run the bot with HEALTH_ADDR, and so with its metrics
 	seq         atomic.Int64 // numbers handed out: every transfer has its own
 	notes       []string     // things worth knowing about the run
 	keep        bool         // keep the bot logs: something in them matters
+	replicas    int          // bot processes per scenario (-redis: 2)
+	redis       bool         // the bots share a redis-server (-redis)
+}
+
+// start starts a scenario's world: one bot, or with -redis the replicas
+// and their redis-server.
+func (b *bench) start(ctx context.Context, name string) (*world, error) {
+	return startWorldOf(ctx, worldConfig{bin: b.bin, dir: b.dir, name: name, maxInFlight: b.maxInFlight,
+		replicas: b.replicas, redis: b.redis})
 }
 
 func (b *bench) note(format string, args ...any) {
@@ -244,40 +252,14 @@ func earliest(ts []*transfer, f func(*transfer) time.Time) time.Time {
 // then sends `probes` more transfers at a steady pace, which Plivo answers
 // at once, and measures how long their acks take. The held ones are only
 // answered after the last probe, so the bot always has at least `held`
-// transfers in flight while the acks are measured. With metrics, the bot's
-// own view of the same acks is shown beside.
+// transfers in flight while the acks are measured.
 func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.Duration) ([]row, error) {
-	r, err := b.measureAcks(ctx, held, probes, interval)
+	w, err := b.start(ctx, "a")
 	if err != nil {
 		return nil, err
 	}
-	p99 := percentile(r.lat, 99)
-	rows := []row{{
-		scenario: fmt.Sprintf("a. ack of /transfer, %d in flight (%d sent at 1 per %v)", held, probes, interval),
-		figure:   fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(r.lat, 50)), ms(p99), ms(percentile(r.lat, 100))),
-		target:   "p99 ≤ 5 ms",
-		verdict:  verdict(p99 <= 5*time.Millisecond),
-	}}
-	if r.own != nil {
-		rows = append(rows, ownAckRow(*r.own))
-	}
-	return rows, nil
-}
-
-// ackRun is what measureAcks measured.
-type ackRun struct {
-	lat []time.Duration // the probes' acks, envelope written → ack read, by the fake
-	own *histogram      // the bot's coldtransfer_ack_duration_seconds over the probes; nil without metrics
-}
-
-// measureAcks runs scenario a.
-func (b *bench) measureAcks(ctx context.Context, held, probes int, interval time.Duration) (ackRun, error) {
-	var r ackRun
-	w, err := b.launch(ctx, "a")
-	if err != nil {
-		return r, err
-	}
 	defer b.finish(w)
+	defer b.noteFallbacks("a", w)
 
 	hold := time.Duration(probes)*interval + 2*time.Second
 	rs := make([]fakeplivo.Response, held+1) // the last, immediate 201, repeats
@@ -291,16 +273,12 @@ func (b *bench) measureAcks(ctx context.Context, held, probes int, interval time
 		err = checkAcks(ctx, w, heldTs)
 	}
 	if err != nil {
-		return r, err
+		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
 	if _, err := w.plivo.WaitRequests(wctx, held); err != nil {
-		return r, err
-	}
-	before, err := w.ackHistogram(ctx)
-	if err != nil {
-		return r, err
+		return nil, err
 	}
 	probeTs := make([]*transfer, 0, probes)
 	start := time.Now()
@@ -308,34 +286,32 @@ func (b *bench) measureAcks(ctx context.Context, held, probes int, interval time
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		t, err := b.send(ctx, w)
 		if err != nil {
-			return r, err
+			return nil, err
 		}
 		probeTs = append(probeTs, t)
 	}
 	if err := checkAcks(ctx, w, probeTs); err != nil {
-		return r, err
-	}
-	after, err := w.ackHistogram(ctx)
-	if err != nil {
-		return r, err
+		return nil, err
 	}
 	if err := waitDone(ctx, w, held+probes); err != nil {
-		return r, err
+		return nil, err
 	}
 	if err := collect(ctx, w, append(slices.Clone(heldTs), probeTs...)); err != nil {
-		return r, err
+		return nil, err
 	}
 	lastProbeAck := latest(probeTs, func(t *transfer) time.Time { return t.sent.Add(t.ackLatency) })
 	if first := earliest(heldTs, func(t *transfer) time.Time { return t.replied }); !first.After(lastProbeAck) {
 		b.note("a: a held transfer finished before the last probe was acked: fewer than %d in flight at the end", held)
 	}
 
-	r.lat = durations(probeTs, func(t *transfer) time.Duration { return t.ackLatency })
-	if after != nil {
-		own := after.minus(*before)
-		r.own = &own
-	}
-	return r, nil
+	lat := durations(probeTs, func(t *transfer) time.Duration { return t.ackLatency })
+	p99 := percentile(lat, 99)
+	return []row{{
+		scenario: fmt.Sprintf("a. ack of /transfer, %d in flight (%d sent at 1 per %v)", held, probes, interval),
+		figure:   fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(lat, 50)), ms(p99), ms(percentile(lat, 100))),
+		target:   "p99 ≤ 5 ms",
+		verdict:  verdict(p99 <= 5*time.Millisecond),
+	}}, nil
 }
 
 // overhead (scenario b) runs n transfers, `concurrency` at a time, against
@@ -343,11 +319,12 @@ func (b *bench) measureAcks(ctx context.Context, held, probes int, interval time
 // the thread reply's arrival at the fake Slack, minus delay. A few warm-up
 // transfers first open the connections; they are not counted.
 func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Duration) ([]row, error) {
-	w, err := b.launch(ctx, "b")
+	w, err := b.start(ctx, "b")
 	if err != nil {
 		return nil, err
 	}
 	defer b.finish(w)
+	defer b.noteFallbacks("b", w)
 	w.plivo.Respond(fakeplivo.Response{Delay: delay})
 
 	one := func() (*transfer, error) {
@@ -410,11 +387,12 @@ func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Dur
 // that answers each after delay, and measures from the first envelope sent
 // to the last thread reply.
 func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]row, error) {
-	w, err := b.launch(ctx, "c")
+	w, err := b.start(ctx, "c")
 	if err != nil {
 		return nil, err
 	}
 	defer b.finish(w)
+	defer b.noteFallbacks("c", w)
 	w.plivo.Respond(fakeplivo.Response{Delay: delay})
 
 	ts, err := b.sendN(ctx, w, n)
@@ -450,90 +428,87 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 // then sends n transfers that Plivo holds for hold, reads it again once all
 // n reached Plivo, and reads the peak once all are done.
 func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) ([]row, error) {
-	m, err := b.measureMemory(ctx, n, hold, settle)
+	w, err := b.start(ctx, "d")
 	if err != nil {
 		return nil, err
 	}
-	idle, busy, done := m.idle, m.busy, m.done
-	const idleLimit, peakLimit = 25 << 10, 60 << 10 // kB
-	return []row{
-		{
-			scenario: fmt.Sprintf("d. resident memory idle, %v after connect (VmRSS)", settle),
-			figure:   mb(idle.RSS),
-			target:   "≤ " + mb(idleLimit),
-			verdict:  verdict(idle.RSS <= idleLimit),
-		},
-		{
-			scenario: fmt.Sprintf("d. resident memory with %d in flight (VmRSS)", n),
-			figure:   mb(busy.RSS),
-			target:   "",
-		},
-		{
-			scenario: fmt.Sprintf("d. peak resident memory, %d in flight then answered (VmHWM)", n),
-			figure:   mb(done.Peak),
-			target:   "≤ " + mb(peakLimit),
-			verdict:  verdict(done.Peak <= peakLimit),
-		},
-	}, nil
-}
-
-// memoryRun is what measureMemory read: idle, with n in flight, and once
-// they are done; and the CPU time the bot had used by then.
-type memoryRun struct {
-	idle, busy, done memory
-	cpu              time.Duration
-}
-
-// measureMemory runs scenario d.
-func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Duration) (memoryRun, error) {
-	var m memoryRun
-	w, err := b.launch(ctx, "d")
-	if err != nil {
-		return m, err
-	}
 	defer b.finish(w)
+	defer b.noteFallbacks("d", w)
 	w.plivo.Respond(fakeplivo.Response{Delay: hold})
 
 	time.Sleep(settle)
-	idle, err := w.memory()
+	idle, err := w.memories()
 	if err != nil {
-		return m, err
+		return nil, err
 	}
 	ts, err := b.sendN(ctx, w, n)
 	if err == nil {
 		err = checkAcks(ctx, w, ts)
 	}
 	if err != nil {
-		return m, err
+		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
 	if _, err := w.plivo.WaitRequests(wctx, n); err != nil {
-		return m, err
+		return nil, err
 	}
-	busy, err := w.memory()
+	busy, err := w.memories()
 	if err != nil {
-		return m, err
+		return nil, err
 	}
 	if err := waitDone(ctx, w, n); err != nil {
-		return m, err
+		return nil, err
 	}
-	done, err := w.memory()
+	done, err := w.memories()
 	if err != nil {
-		return m, err
-	}
-	cpu, err := w.cpuTime()
-	if err != nil {
-		return m, err
+		return nil, err
 	}
 	if err := collect(ctx, w, ts); err != nil {
-		return m, err
+		return nil, err
 	}
 	first := earliest(ts, func(t *transfer) time.Time { return t.replied })
 	if last := latest(ts, func(t *transfer) time.Time { return t.toPlivo }); !last.Before(first) {
 		b.note("d: the first reply came before the last Plivo request: not all %d were in flight at once (raise -memory-hold)", n)
 	}
-	return memoryRun{idle, busy, done, cpu}, nil
+	const idleLimit, peakLimit = 25 << 10, 60 << 10 // kB
+	per := ""
+	if len(w.bots) > 1 {
+		per = ", per replica"
+	}
+	figure := func(ms []memory, f func(memory) int64, limit int64) (string, bool) {
+		parts := make([]string, len(ms))
+		ok := true
+		for i, m := range ms {
+			parts[i] = mb(f(m))
+			ok = ok && f(m) <= limit
+		}
+		return strings.Join(parts, " / "), ok
+	}
+	rss := func(m memory) int64 { return m.RSS }
+	peak := func(m memory) int64 { return m.Peak }
+	idleFig, idleOK := figure(idle, rss, idleLimit)
+	busyFig, _ := figure(busy, rss, 0)
+	peakFig, peakOK := figure(done, peak, peakLimit)
+	return []row{
+		{
+			scenario: fmt.Sprintf("d. resident memory idle, %v after connect (VmRSS%s)", settle, per),
+			figure:   idleFig,
+			target:   "≤ " + mb(idleLimit),
+			verdict:  verdict(idleOK),
+		},
+		{
+			scenario: fmt.Sprintf("d. resident memory with %d in flight (VmRSS%s)", n, per),
+			figure:   busyFig,
+			target:   "",
+		},
+		{
+			scenario: fmt.Sprintf("d. peak resident memory, %d in flight then answered (VmHWM%s)", n, per),
+			figure:   peakFig,
+			target:   "≤ " + mb(peakLimit),
+			verdict:  verdict(peakOK),
+		},
+	}, nil
 }
 
 // finish stops the bot and notes anything it logged: at LOG_LEVEL=warn a
@@ -543,8 +518,8 @@ func (b *bench) finish(w *world) {
 		b.note("%v", err)
 		b.keep = true
 	}
-	if n := w.logLines(); n > 0 {
-		b.note("the bot logged %d warn/error lines: %s", n, w.logPath)
+	if n, paths := w.logLines(); n > 0 {
+		b.note("the bot logged %d warn/error lines: %s", n, paths)
 		b.keep = true
 	}
 }

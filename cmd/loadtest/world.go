@@ -10,13 +10,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
+	"github.com/coldtransfer/coldtransfer/internal/redistest"
 )
 
 // The benchmark's world: tokens and ids of the right shape, known to the
@@ -71,42 +74,47 @@ func buildBot(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// world is one bot process wired to a fake Slack and a fake Plivo, both
-// running in this process on loopback.
+// world is the bot (one process, or several replicas sharing a Redis)
+// wired to a fake Slack and a fake Plivo, both running in this process on
+// loopback.
 type world struct {
-	slack   *fakeslack.Server
-	plivo   *fakeplivo.Server
+	slack *fakeslack.Server
+	plivo *fakeplivo.Server
+	redis *redistest.Server // nil but for -redis
+	bots  []*botProc
+}
+
+// botProc is one bot process.
+type botProc struct {
 	cmd     *exec.Cmd
 	logPath string
 	exited  chan struct{} // closed when the bot process has exited
 	waitErr error         // cmd.Wait's result, once exited is closed
+}
 
-	// healthAddr is the bot's HEALTH_ADDR, where its /metrics are; "" when
-	// it runs without (and so without metrics).
-	healthAddr string
+// worldConfig says how to start a world: one bot, or with redis set,
+// replicas of it sharing one redis-server.
+type worldConfig struct {
+	bin, dir, name string
+	maxInFlight    int
+	replicas       int  // bot processes; 1 unless redis
+	redis          bool // start a redis-server and give the bots REDIS_URL
 }
 
 // startWorld starts the fakes and the bot binary, and waits until the bot
-// holds a Socket Mode connection. name labels the bot's log file in dir; env
-// (NAME=value) adds to the bot's environment.
-func startWorld(ctx context.Context, bin, dir, name string, maxInFlight int, env ...string) (*world, error) {
-	w := &world{
-		slack:   fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken}),
-		plivo:   fakeplivo.New(plivoAuthID, plivoAuthToken),
-		logPath: filepath.Join(dir, "bot-"+name+".log"),
-		exited:  make(chan struct{}),
-	}
-	logFile, err := os.Create(w.logPath)
-	if err != nil {
-		w.closeFakes()
-		return nil, err
-	}
-	defer logFile.Close() // the child has its own descriptor
+// holds a Socket Mode connection. name labels the bot's log file in dir.
+func startWorld(ctx context.Context, bin, dir, name string, maxInFlight int) (*world, error) {
+	return startWorldOf(ctx, worldConfig{bin: bin, dir: dir, name: name, maxInFlight: maxInFlight, replicas: 1})
+}
 
-	// A nonexistent .env and an environment of our own, but for the Go
-	// runtime's knobs: nothing of the developer's shell or .env leaks in.
-	w.cmd = exec.Command(bin, "-env-file", filepath.Join(dir, "no.env"))
-	w.cmd.Env = []string{
+// startWorldOf starts the fakes, a redis-server if asked, and the bot
+// processes one after the other, each connected before the next starts.
+func startWorldOf(ctx context.Context, wc worldConfig) (*world, error) {
+	w := &world{
+		slack: fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken}),
+		plivo: fakeplivo.New(plivoAuthID, plivoAuthToken),
+	}
+	env := []string{
 		"SLACK_BOT_TOKEN=" + botToken,
 		"SLACK_APP_TOKEN=" + appToken,
 		"SLACK_API_URL=" + w.slack.APIURL(),
@@ -117,57 +125,103 @@ func startWorld(ctx context.Context, bin, dir, name string, maxInFlight int, env
 		"PLIVO_PHLO_URL=" + w.plivo.URL(),
 		"PLIVO_TIMEOUT=30s", // longer than any delay the scenarios give the fake
 		"TRANSFER_ALLOWED_USERS=" + requester,
-		"MAX_IN_FLIGHT=" + strconv.Itoa(maxInFlight),
+		"MAX_IN_FLIGHT=" + strconv.Itoa(wc.maxInFlight),
 		"LOG_LEVEL=warn",
 	}
-	w.cmd.Env = append(w.cmd.Env, runtimeEnv()...)
-	w.cmd.Env = append(w.cmd.Env, env...)
-	for _, e := range env {
-		if addr, ok := strings.CutPrefix(e, "HEALTH_ADDR="); ok {
-			w.healthAddr = addr
+	if wc.redis {
+		rdir := filepath.Join(wc.dir, "redis-"+wc.name)
+		if err := os.MkdirAll(rdir, 0o755); err != nil {
+			w.closeFakes()
+			return nil, err
 		}
+		rd, err := redistest.Start(ctx, rdir)
+		if err != nil {
+			w.closeFakes()
+			return nil, err
+		}
+		w.redis = rd
+		env = append(env, "REDIS_URL="+rd.URL())
 	}
-	w.cmd.Stdout, w.cmd.Stderr = logFile, logFile
-	if err := w.cmd.Start(); err != nil {
-		w.closeFakes()
+	for i := range max(wc.replicas, 1) {
+		name := wc.name
+		if wc.replicas > 1 {
+			name = fmt.Sprintf("%s-%d", wc.name, i+1)
+		}
+		bp, err := startBot(ctx, wc.bin, wc.dir, name, env, w.slack, i+1)
+		if err != nil {
+			w.stop()
+			return nil, err
+		}
+		w.bots = append(w.bots, bp)
+	}
+	return w, nil
+}
+
+// startBot starts one bot process with env and waits until the fake Slack
+// holds conns live connections.
+func startBot(ctx context.Context, bin, dir, name string, env []string, fs *fakeslack.Server, conns int) (*botProc, error) {
+	bp := &botProc{logPath: filepath.Join(dir, "bot-"+name+".log"), exited: make(chan struct{})}
+	logFile, err := os.Create(bp.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+
+	// A nonexistent .env and an environment of our own, but for the Go
+	// runtime's knobs: nothing of the developer's shell or .env leaks in.
+	bp.cmd = exec.Command(bin, "-env-file", filepath.Join(dir, "no.env"))
+	bp.cmd.Env = append(slices.Clone(env), runtimeEnv()...)
+	bp.cmd.Stdout, bp.cmd.Stderr = logFile, logFile
+	if err := bp.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start bot: %w", err)
 	}
 	go func() {
-		w.waitErr = w.cmd.Wait()
-		close(w.exited)
+		bp.waitErr = bp.cmd.Wait()
+		close(bp.exited)
 	}()
 
 	connected := make(chan error, 1)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	go func() { connected <- w.slack.WaitConnected(cctx) }()
+	go func() { connected <- fs.WaitConns(cctx, conns) }()
 	select {
 	case err = <-connected:
-	case <-w.exited:
-		err = fmt.Errorf("bot exited before connecting (%v)", w.waitErr)
+	case <-bp.exited:
+		err = fmt.Errorf("bot exited before connecting (%v)", bp.waitErr)
 	}
 	if err != nil {
-		w.stop()
-		return nil, fmt.Errorf("%w\n%s", err, w.logTail(20))
+		bp.stop()
+		return nil, fmt.Errorf("%w\n%s", err, bp.logTail(20))
 	}
-	return w, nil
+	return bp, nil
+}
+
+// stop stops the bots (see botProc.stop), then closes the fakes and the
+// redis-server. It reports the first bot that did not exit cleanly.
+func (w *world) stop() error {
+	defer w.closeFakes()
+	errs := make([]error, len(w.bots))
+	var wg sync.WaitGroup
+	for i, bp := range w.bots {
+		wg.Go(func() { errs[i] = bp.stop() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // stop sends the bot SIGTERM and waits for it to finish its in-flight work
-// and exit (killing it after 30 s), then closes the fakes. It reports an
-// exit status other than 0.
-func (w *world) stop() error {
-	defer w.closeFakes()
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+// and exit (killing it after 30 s). It reports an exit status other than 0.
+func (bp *botProc) stop() error {
+	_ = bp.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-w.exited:
+	case <-bp.exited:
 	case <-time.After(30 * time.Second):
-		_ = w.cmd.Process.Kill()
-		<-w.exited
+		_ = bp.cmd.Process.Kill()
+		<-bp.exited
 		return errors.New("bot did not exit 30 s after SIGTERM")
 	}
-	if w.waitErr != nil {
-		return fmt.Errorf("bot exited: %w\n%s", w.waitErr, w.logTail(20))
+	if bp.waitErr != nil {
+		return fmt.Errorf("bot exited: %w\n%s", bp.waitErr, bp.logTail(20))
 	}
 	return nil
 }
@@ -175,6 +229,9 @@ func (w *world) stop() error {
 func (w *world) closeFakes() {
 	w.slack.Close()
 	w.plivo.Close()
+	if w.redis != nil {
+		w.redis.Stop()
+	}
 }
 
 // runtimeKnobs are the Go runtime's variables that pass from the load
@@ -198,8 +255,8 @@ type memory struct {
 	Peak int64 // VmHWM: the most since the process started
 }
 
-func (w *world) memory() (memory, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
+func (bp *botProc) memory() (memory, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", bp.cmd.Process.Pid))
 	if err != nil {
 		return memory{}, fmt.Errorf("read the bot's memory: %w", err)
 	}
@@ -224,19 +281,38 @@ func (w *world) memory() (memory, error) {
 	return m, nil
 }
 
-// logLines counts the lines the bot wrote so far. At LOG_LEVEL=warn a
-// clean run writes none.
-func (w *world) logLines() int {
-	data, _ := os.ReadFile(w.logPath)
-	return bytes.Count(data, []byte("\n"))
+// memories returns each bot's memory, in order.
+func (w *world) memories() ([]memory, error) {
+	ms := make([]memory, len(w.bots))
+	for i, bp := range w.bots {
+		m, err := bp.memory()
+		if err != nil {
+			return nil, err
+		}
+		ms[i] = m
+	}
+	return ms, nil
+}
+
+// logLines counts the lines the bots wrote so far, and names their logs.
+// At LOG_LEVEL=warn a clean run writes none.
+func (w *world) logLines() (int, string) {
+	n := 0
+	var paths []string
+	for _, bp := range w.bots {
+		data, _ := os.ReadFile(bp.logPath)
+		n += bytes.Count(data, []byte("\n"))
+		paths = append(paths, bp.logPath)
+	}
+	return n, strings.Join(paths, ", ")
 }
 
 // logTail returns the last n lines of the bot's log, for error messages.
-func (w *world) logTail(n int) string {
-	data, _ := os.ReadFile(w.logPath)
+func (bp *botProc) logTail(n int) string {
+	data, _ := os.ReadFile(bp.logPath)
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return "bot log (" + w.logPath + "), last lines:\n  " + strings.Join(lines, "\n  ")
+	return "bot log (" + bp.logPath + "), last lines:\n  " + strings.Join(lines, "\n  ")
 }

@@ -55,6 +55,9 @@ type Config struct {
 	// DirectoryFile is the path of the floor directory (SPEC §12), "" for
 	// none. Load only reads the variable: cmd/bot loads the file.
 	DirectoryFile string
+	// RedisURL is the shared store of several replicas (SPEC §14): any URL
+	// go-redis's ParseURL accepts. "" keeps the state in memory.
+	RedisURL string
 }
 
 // Lookup returns the value of an environment variable and whether it is set,
@@ -85,6 +88,7 @@ func Load(lookup Lookup) (Config, error) {
 		LogLevel:    r.logLevel("LOG_LEVEL"),
 		LogFormat:   r.oneOf("LOG_FORMAT", "json", "json", "console"),
 		RatePerUser: r.rate("TRANSFER_RATE_PER_USER", defaultRatePerUser),
+		RedisURL:    r.redisURL("REDIS_URL"),
 	}
 
 	cfg.DirectoryFile = r.get("DIRECTORY_FILE")

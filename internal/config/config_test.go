@@ -617,6 +617,7 @@ var knownVariables = map[string]bool{
 	"TRANSFER_ALLOWED_USERS": true, "TRANSFER_ALLOWED_GROUPS": true, "TRANSFER_ALLOWED_CHANNELS": true,
 	"DRY_RUN": true, "HEALTH_ADDR": true, "MAX_IN_FLIGHT": true, "LOG_LEVEL": true, "LOG_FORMAT": true,
 	"TRANSFER_RATE_PER_USER": true,
+	"REDIS_URL":              true,
 }
 
 // secrets returns the secret parts of env that an error must never repeat:

@@ -6,6 +6,13 @@
 // WaitAck. Every Web API call is recorded (Calls, WaitCalls, WaitCall) and
 // failures can be injected per method (Fail).
 //
+// Several clients may be connected at once, as replicas of one app are:
+// each envelope goes to one of them (round-robin, or at random for a seed),
+// SendTo picks one by number (Conns), an envelope not acked in time is
+// redelivered to another with retry_attempt and retry_reason (Deliveries),
+// and past MaxConnections a new connection gets a disconnect of reason
+// too_many_websockets.
+//
 // All methods are safe for concurrent use.
 package fakeslack
 
@@ -44,6 +51,23 @@ type Options struct {
 	// than this with "expired_trigger_id" (Slack's is 3s). Zero: trigger ids
 	// never expire (they still open only one view).
 	TriggerTTL time.Duration
+
+	// Several clients may hold a connection at once, as replicas of one app
+	// do: each envelope goes to one of them.
+
+	// MaxConnections is how many connections may be live at once; one more
+	// is sent a disconnect of reason "too_many_websockets" and closed.
+	// Default DefaultMaxConnections (10, as on Slack).
+	MaxConnections int
+	// AckTimeout is how long an envelope may wait for its ack before it is
+	// redelivered to another live connection (the same one if it is the only
+	// one) with retry_attempt one more and retry_reason "timeout", up to 3
+	// times. Default DefaultAckTimeout (3s, as on Slack); negative: never.
+	AckTimeout time.Duration
+	// Seed picks the connection of each envelope: 0 takes the live
+	// connections in turn (round-robin); any other value picks at random,
+	// reproducibly for that seed.
+	Seed int64
 }
 
 // Server is a fake Slack: the Web API under APIURL, Socket Mode websockets
@@ -56,9 +80,10 @@ type Server struct {
 
 	seqTS, seqView, seqResp, seqTrigger, seqEnv, seqWS, seqPing atomic.Int64
 
-	web webState
-	sm  socketState
-	ack ackState
+	web   webState
+	sm    socketState
+	ack   ackState
+	route router
 }
 
 // New starts a fake Slack on 127.0.0.1. Close it when done.
@@ -69,7 +94,13 @@ func New(opts Options) *Server {
 	if opts.BotUserID == "" {
 		opts.BotUserID = "UBOT"
 	}
-	s := &Server{opts: opts, closing: make(chan struct{})}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = DefaultMaxConnections
+	}
+	if opts.AckTimeout == 0 {
+		opts.AckTimeout = DefaultAckTimeout
+	}
+	s := &Server{opts: opts, closing: make(chan struct{}), route: newRouter(opts.Seed)}
 	s.web.init()
 	s.sm.init()
 	s.ack.init()
@@ -88,6 +119,7 @@ func New(opts Options) *Server {
 func (s *Server) Close() {
 	s.once.Do(func() {
 		close(s.closing)
+		s.stopRedeliveries()
 		conns := s.sm.shutdown()
 		for _, c := range conns {
 			c.close()

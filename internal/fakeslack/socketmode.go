@@ -17,7 +17,11 @@ import (
 // writeTimeout bounds one websocket write when the caller's context does not.
 const writeTimeout = 10 * time.Second
 
-var helloFrame = []byte(`{"type":"hello","num_connections":1,"debug_info":{"host":"fakeslack"},"connection_info":{"app_id":"A1"}}`)
+// helloFrame is the first frame of a connection; n counts the app's
+// connections, this one included.
+func helloFrame(n int) []byte {
+	return fmt.Appendf(nil, `{"type":"hello","num_connections":%d,"debug_info":{"host":"fakeslack"},"connection_info":{"app_id":"A1"}}`, n)
+}
 
 // slack-go dials with "Origin: https://api.slack.com": allow any origin.
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
@@ -45,6 +49,7 @@ type Ack struct {
 // wsConn is one accepted websocket. Data frames are written under wmu (one
 // writer at a time); gorilla allows WriteControl (pings) and Close alongside.
 type wsConn struct {
+	id   int // the number in its URL: 1 for the first connection handed out
 	ws   *websocket.Conn
 	wmu  sync.Mutex
 	done chan struct{} // closed by close: stops the pinger
@@ -73,10 +78,13 @@ func (c *wsConn) write(ctx context.Context, data []byte) error {
 
 type socketState struct {
 	mu       sync.Mutex
-	cur      *wsConn // the newest live connection; nil while none
+	live     []*wsConn // connections envelopes may go to, oldest first
 	conns    map[*wsConn]bool
 	connects int
-	changed  chan struct{} // closed and replaced whenever cur or connects change
+	refused  int           // connections refused with too_many_websockets
+	joining  int           // connections accepted, hello not written yet
+	next     int           // round-robin cursor into live
+	changed  chan struct{} // closed and replaced whenever live or connects change
 	issued   map[string]bool
 	closed   bool
 	wg       sync.WaitGroup // websocket handlers and pingers (hijacked: httptest does not wait for them)
@@ -114,29 +122,42 @@ func (st *socketState) shutdown() []*wsConn {
 	for c := range st.conns {
 		conns = append(conns, c)
 	}
-	st.cur = nil
+	st.live = nil
 	st.notifyLocked()
 	return conns
 }
 
-// retire makes c no longer the live connection (it may still deliver acks).
+// retire stops routing envelopes to c (it may still deliver acks).
 func (st *socketState) retire(c *wsConn) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.cur == c {
-		st.cur = nil
-		st.notifyLocked()
+	st.retireLocked(c)
+}
+
+func (st *socketState) retireLocked(c *wsConn) {
+	for i, l := range st.live {
+		if l == c {
+			st.live = append(st.live[:i:i], st.live[i+1:]...)
+			st.notifyLocked()
+			return
+		}
 	}
 }
 
 type ackState struct {
-	mu      sync.Mutex
-	sentAt  map[string]time.Time
-	acks    map[string][]Ack
-	waiters map[string]chan struct{} // closed on the first ack of that id
+	mu         sync.Mutex
+	sentAt     map[string]time.Time
+	acks       map[string][]Ack
+	waiters    map[string]chan struct{} // closed on the first ack of that id
+	pending    map[string]*pending      // envelopes delivered and not acked yet
+	deliveries map[string][]Delivery
+	closed     bool           // no more redeliveries
+	running    sync.WaitGroup // redeliveries under way
 }
 
 func (a *ackState) init() {
+	a.pending = make(map[string]*pending)
+	a.deliveries = make(map[string][]Delivery)
 	a.sentAt = make(map[string]time.Time)
 	a.acks = make(map[string][]Ack)
 	a.waiters = make(map[string]chan struct{})
@@ -165,38 +186,46 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(1 << 20)
 	ws.SetPongHandler(s.onPong)
-	c := &wsConn{ws: ws, done: make(chan struct{})}
-	if err := c.write(context.Background(), helloFrame); err != nil {
+	n, _ := strconv.Atoi(id)
+	c := &wsConn{id: n, ws: ws, done: make(chan struct{})}
+
+	// Past MaxConnections, Slack says so and closes the new connection.
+	st.mu.Lock()
+	full := len(st.live)+st.joining >= s.opts.MaxConnections
+	if full {
+		st.refused++
+		st.notifyLocked()
+	} else {
+		st.joining++
+	}
+	count := len(st.live) + st.joining
+	st.mu.Unlock()
+	if full {
+		_ = c.write(context.Background(), disconnectFrame("too_many_websockets"))
 		c.close()
 		return
 	}
-
+	err = c.write(context.Background(), helloFrame(count))
 	st.mu.Lock()
-	if st.closed {
+	st.joining--
+	if err != nil || st.closed {
 		st.mu.Unlock()
 		c.close()
 		return
 	}
-	old := st.cur
-	st.cur = c
+	st.live = append(st.live, c)
 	st.conns[c] = true
 	st.connects++
 	st.notifyLocked()
 	st.wg.Add(1)
 	st.mu.Unlock()
-	if old != nil {
-		old.close() // a new connection replaces the old one
-	}
 
 	go s.pinger(c)
 	s.readAcks(c)
 
 	st.mu.Lock()
 	delete(st.conns, c)
-	if st.cur == c {
-		st.cur = nil
-		st.notifyLocked()
-	}
+	st.retireLocked(c)
 	st.mu.Unlock()
 	c.close()
 }
@@ -265,6 +294,10 @@ func (s *Server) recordAck(ack Ack) {
 		ack.Latency = ack.Received.Sub(sent)
 	}
 	a.acks[id] = append(a.acks[id], ack)
+	if p := a.pending[id]; p != nil {
+		p.timer.Stop()
+		delete(a.pending, id)
+	}
 	if ch := a.waiters[id]; ch != nil {
 		close(ch)
 		delete(a.waiters, id)
@@ -309,11 +342,11 @@ func (s *Server) WaitConnected(ctx context.Context) error {
 	return s.WaitConnects(ctx, 1)
 }
 
-// WaitConnects waits until Connects() >= n and the newest connection is live.
+// WaitConnects waits until Connects() >= n and a connection is live.
 func (s *Server) WaitConnects(ctx context.Context, n int) error {
 	for {
 		s.sm.mu.Lock()
-		ok, connects, ch := s.sm.connects >= n && s.sm.cur != nil, s.sm.connects, s.sm.changed
+		ok, connects, ch := s.sm.connects >= n && len(s.sm.live) > 0, s.sm.connects, s.sm.changed
 		s.sm.mu.Unlock()
 		if ok {
 			return nil
@@ -324,57 +357,42 @@ func (s *Server) WaitConnects(ctx context.Context, n int) error {
 	}
 }
 
-// live returns the live connection, or nil and a channel closed on the next
-// change.
-func (s *Server) live() (*wsConn, <-chan struct{}) {
+// newest returns the newest live connection, or nil.
+func (s *Server) newest() *wsConn {
 	s.sm.mu.Lock()
 	defer s.sm.mu.Unlock()
-	return s.sm.cur, s.sm.changed
-}
-
-// deliver writes data to the live connection, waiting for one if needed. A
-// write that fails retires that connection and tries the next one.
-func (s *Server) deliver(ctx context.Context, envelopeID string, data []byte) (*wsConn, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		c, changed := s.live()
-		if c == nil {
-			if err := s.wait(ctx, changed); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if envelopeID != "" {
-			s.ack.mu.Lock()
-			s.ack.sentAt[envelopeID] = time.Now()
-			s.ack.mu.Unlock()
-		}
-		if err := c.write(ctx, data); err != nil {
-			s.sm.retire(c)
-			c.close()
-			continue
-		}
-		return c, nil
+	if len(s.sm.live) == 0 {
+		return nil
 	}
+	return s.sm.live[len(s.sm.live)-1]
 }
 
-// Send writes env as is: use it to redeliver an envelope (same id,
+// Send writes env as is to one of the live connections (see Options.Seed
+// for which): use it to redeliver an envelope by hand (same id,
 // RetryAttempt 1). It waits for a live connection, bounded by ctx. A
-// trigger_id in the payload becomes usable by views.open.
+// trigger_id in the payload becomes usable by views.open. An envelope not
+// acked within Options.AckTimeout is redelivered to another connection.
 func (s *Server) Send(ctx context.Context, env Envelope) error {
-	data, err := json.Marshal(env)
-	if err != nil {
-		return fmt.Errorf("encode envelope %s: %w", env.EnvelopeID, err)
+	return s.sendVia(ctx, 0, env)
+}
+
+// SendTo is Send to the live connection numbered conn (see Conns). It
+// fails when that connection is not live.
+func (s *Server) SendTo(ctx context.Context, conn int, env Envelope) error {
+	if conn <= 0 {
+		return fmt.Errorf("send envelope %s: no connection #%d", env.EnvelopeID, conn)
 	}
+	return s.sendVia(ctx, conn, env)
+}
+
+func (s *Server) sendVia(ctx context.Context, conn int, env Envelope) error {
 	var p struct {
 		TriggerID string `json:"trigger_id"`
 	}
 	if len(env.Payload) > 0 && json.Unmarshal(env.Payload, &p) == nil {
 		s.registerTrigger(p.TriggerID)
 	}
-	if _, err := s.deliver(ctx, env.EnvelopeID, data); err != nil {
+	if err := s.deliverEnvelope(ctx, conn, env, true); err != nil {
 		return fmt.Errorf("send envelope %s: %w", env.EnvelopeID, err)
 	}
 	return nil
@@ -468,26 +486,34 @@ func (s *Server) SendBlockSuggestion(ctx context.Context, cb slack.InteractionCa
 	return env, s.Send(ctx, env)
 }
 
-// SendDisconnect sends {"type":"disconnect","reason":…} on the live
-// connection and stops routing envelopes to it: later sends wait for the
-// client's new connection. Acks still arriving on it are recorded.
+// SendDisconnect sends {"type":"disconnect","reason":…} on the newest live
+// connection and stops routing envelopes to it: later sends go to the
+// others, or wait for the client's new connection. Acks still arriving on it
+// are recorded.
 func (s *Server) SendDisconnect(ctx context.Context, reason string) error {
-	data, err := json.Marshal(map[string]any{"type": "disconnect", "reason": reason, "debug_info": map[string]string{"host": "fakeslack"}})
-	if err != nil {
-		return err
+	for {
+		c, err := s.waitNewest(ctx)
+		if err != nil {
+			return fmt.Errorf("send disconnect: %w", err)
+		}
+		err = c.write(ctx, disconnectFrame(reason))
+		s.sm.retire(c)
+		if err == nil {
+			return nil
+		}
+		c.close()
 	}
-	c, err := s.deliver(ctx, "", data)
-	if err != nil {
-		return fmt.Errorf("send disconnect: %w", err)
-	}
-	s.sm.retire(c)
-	return nil
 }
 
-// DropConnection abruptly closes the live websocket's TCP connection (no
-// close frame). It does nothing when no connection is live.
+func disconnectFrame(reason string) []byte {
+	data, _ := json.Marshal(map[string]any{"type": "disconnect", "reason": reason, "debug_info": map[string]string{"host": "fakeslack"}})
+	return data
+}
+
+// DropConnection abruptly closes the newest live websocket's TCP connection
+// (no close frame). It does nothing when no connection is live.
 func (s *Server) DropConnection() {
-	c, _ := s.live()
+	c := s.newest()
 	if c == nil {
 		return
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
+	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
 // Authorizer decides whether a user may transfer calls in a channel, and
@@ -64,6 +65,10 @@ type Config struct {
 	Directory func() *directory.Directory
 	// Metrics counts what the bot does (SPEC §15); nil counts nothing.
 	Metrics *metrics.Metrics
+	// Store holds what several replicas share (SPEC §14): the requests
+	// already taken, so that a redelivery runs nothing twice. Default: a
+	// store in this process's memory.
+	Store store.Store
 }
 
 // Bot answers /transfer over Socket Mode.
@@ -78,7 +83,7 @@ type Bot struct {
 
 	botUserID string // learnt by CheckAuth, to say whom to invite
 
-	seen     *seenSet      // envelope, trigger and view ids already taken
+	store    store.Store   // envelope, trigger and view ids already taken
 	slots    chan struct{} // one token per request in flight
 	inflight sync.WaitGroup
 	ready    atomic.Bool
@@ -106,6 +111,9 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 	if cfg.Directory == nil {
 		cfg.Directory = func() *directory.Directory { return nil }
 	}
+	if cfg.Store == nil {
+		cfg.Store = store.NewMemory(store.MemoryConfig{})
+	}
 	opts := []socketmode.Option{socketmode.OptionLog(zap.NewStdLog(log.Named("socketmode")))}
 	if cfg.PingInterval > 0 {
 		opts = append(opts, socketmode.OptionPingInterval(cfg.PingInterval))
@@ -119,7 +127,7 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 		transferer: transferer,
 		log:        log,
 		metrics:    cfg.Metrics,
-		seen:       newSeenSet(seenTTL, seenMax),
+		store:      cfg.Store,
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		work:       work,
 		cancelWork: cancel,
@@ -133,13 +141,6 @@ func (b *Bot) CheckAuth(ctx context.Context) (Identity, error) {
 	b.botUserID = id.UserID
 	return id, err
 }
-
-// Redelivered requests are recognised for seenTTL, and at most seenMax ids
-// are remembered: Slack retries an unacknowledged envelope within minutes.
-const (
-	seenTTL = 30 * time.Minute
-	seenMax = 20_000
-)
 
 // Ready reports whether the bot holds a live Socket Mode connection.
 func (b *Bot) Ready() bool { return b.ready.Load() }

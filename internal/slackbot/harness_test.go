@@ -22,6 +22,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
+	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
 // The secrets of the test world; none of them may ever show up in a log
@@ -59,6 +60,7 @@ type options struct {
 	directory    func() *directory.Directory                   // the floor directory in force; nil for none
 	authorizer   func(slackbot.Authorizer) slackbot.Authorizer // wraps the real one, e.g. to hold a request
 	metrics      *metrics.Metrics                              // wired as cmd/bot wires it; nil: none
+	store        store.Store                                   // instead of the bot's own memory
 }
 
 // harness is one bot wired to a fake Slack and a fake Plivo on loopback.
@@ -120,6 +122,7 @@ func start(t *testing.T, opts options) *harness {
 		ShutdownGrace: opts.grace,
 		Directory:     opts.directory,
 		Metrics:       opts.metrics,
+		Store:         opts.store,
 	}, api, az, pc, log)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -14,49 +14,6 @@ import (
 	"time"
 )
 
-func TestSeenSetRemembersForTTL(t *testing.T) {
-	s := newSeenSet(time.Minute, 100)
-	t0 := time.Unix(1_700_000_000, 0)
-	s.add(t0, "envelope:1", "trigger:a")
-	cases := []struct {
-		name string
-		at   time.Time
-		keys []string
-		want bool
-	}{
-		{"same envelope", t0.Add(time.Second), []string{"envelope:1"}, true},
-		{"same trigger, new envelope", t0.Add(time.Second), []string{"envelope:2", "trigger:a"}, true},
-		{"new keys", t0.Add(time.Second), []string{"envelope:2", "trigger:b"}, false},
-		{"just before expiry", t0.Add(time.Minute - time.Nanosecond), []string{"envelope:1"}, true},
-		{"expired", t0.Add(time.Minute), []string{"envelope:1"}, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := s.seen(tc.at, tc.keys...); got != tc.want {
-				t.Errorf("seen(%v) = %v, want %v", tc.keys, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestSeenSetIsBoundedInSize(t *testing.T) {
-	const max = 50
-	s := newSeenSet(time.Hour, max)
-	now := time.Unix(1_700_000_000, 0)
-	for i := range 10 * max {
-		s.add(now, fmt.Sprint("k", i))
-	}
-	if n := len(s.at); n != max {
-		t.Errorf("remembers %d keys, want %d", n, max)
-	}
-	if n := len(s.order) - s.head; n != max || len(s.order) > 2*max+1 {
-		t.Errorf("order holds %d live of %d, want %d live and at most %d", n, len(s.order), max, 2*max+1)
-	}
-	if s.seen(now, "k0") || !s.seen(now, fmt.Sprint("k", 10*max-1)) {
-		t.Error("the oldest key should be gone and the newest kept")
-	}
-}
-
 // slackStub answers requests with the statuses given, in order, and records
 // when each came and what body it carried.
 type slackStub struct {

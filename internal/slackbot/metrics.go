@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // setReady records whether the Socket Mode connection is up, for /readyz
@@ -19,22 +18,6 @@ import (
 func (b *Bot) setReady(up bool) {
 	b.ready.Store(up)
 	b.metrics.SocketConnected(up)
-}
-
-// countRedelivery counts an ignored redelivery by the first of keys (see
-// dedupeKeys) already seen: its envelope id, or else the trigger or view id
-// it carries under a new envelope id.
-func (b *Bot) countRedelivery(now time.Time, keys []string) {
-	if b.metrics == nil {
-		return
-	}
-	for _, k := range keys {
-		if b.seen.seen(now, k) {
-			kind, _, _ := strings.Cut(k, ":")
-			b.metrics.Redelivered(kind)
-			return
-		}
-	}
 }
 
 // parseAPIURL parses the Web API base URL; nil when it does not parse, and

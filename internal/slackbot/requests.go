@@ -47,27 +47,15 @@ type ephemeral struct {
 
 func ephemeralAck(text string) ephemeral { return ephemeral{ResponseType: "ephemeral", Text: text} }
 
-// dedupeKeys are the keys that make a redelivered request recognisable: its
-// envelope id, and the id Slack gave the interaction itself (a trigger id or
-// a view id), which a redelivery under a new envelope id still carries.
-func dedupeKeys(envelopeID, kind, id string) []string {
-	keys := []string{"envelope:" + envelopeID}
-	if id != "" {
-		keys = append(keys, kind+":"+id)
-	}
-	return keys
-}
-
 // onSlashCommand answers /transfer. Help and invalid input are answered in
 // the ack itself; anything that runs is acked first and done in its own
-// goroutine.
+// goroutine, which begins by checking, in the shared store, that the
+// request is not a redelivery.
 func (b *Bot) onSlashCommand(evt socketmode.Event) {
 	cmd, _ := evt.Data.(slack.SlashCommand)
 	now := time.Now()
 	dir := b.cfg.Directory()
 	parsed := parseCommand(cmd.Text, dir, cmd.UserID)
-	keys := dedupeKeys(evt.Request.EnvelopeID, "trigger", cmd.TriggerID)
-	redelivered := b.seen.seen(now, keys...)
 
 	j := &job{path: pathCommand, userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL,
 		transfer: parsed.transfer, received: now, dir: dir}
@@ -82,25 +70,23 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		}
 	case commandInvalid:
 		b.ack(evt.Request, ephemeralAck(invalidText(parsed.problems, dir)))
-		if !redelivered {
-			b.seen.add(now, keys...)
-			e := j.entry(outcomeInvalid)
-			e.problem = strings.Join(parsed.problems, " ")
-			b.audit(e)
-		} else {
-			b.countRedelivery(now, keys)
+		e := j.entry(outcomeInvalid)
+		e.problem = strings.Join(parsed.problems, " ")
+		if !b.tryStart() {
+			b.audit(e) // no room to check for a redelivery: a second line at worst
+			return
 		}
+		go func() {
+			defer b.finish()
+			if b.firstTime(evt.Request, "trigger", cmd.TriggerID) {
+				b.audit(e)
+			}
+		}()
 		return
 	case commandModal:
 		j.path = pathModal
 	}
 
-	if redelivered {
-		b.ack(evt.Request, nil)
-		b.countRedelivery(now, keys)
-		b.log.Info("redelivered request ignored", zap.String("envelope_id", evt.Request.EnvelopeID), zap.Int("retry_attempt", evt.Request.RetryAttempt))
-		return
-	}
 	if !b.tryStart() {
 		b.ack(evt.Request, ephemeralAck(busyText))
 		if parsed.kind != commandList { // a list transfers nothing: no audit line
@@ -108,10 +94,12 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		}
 		return
 	}
-	b.seen.add(now, keys...)
 	b.ack(evt.Request, nil)
 	go func() {
 		defer b.finish()
+		if !b.firstTime(evt.Request, "trigger", cmd.TriggerID) {
+			return
+		}
 		switch parsed.kind {
 		case commandModal:
 			b.openModal(j, cmd.TriggerID)
@@ -124,7 +112,9 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 }
 
 // onInteraction answers form submissions. Invalid input is answered in the
-// ack, under the fields; a valid submission closes the form and runs.
+// ack, under the fields; a valid submission closes the form and runs, unless
+// the store knows the view (or the envelope) already: a second submission of
+// the same form, through any replica, closes it and runs nothing.
 func (b *Bot) onInteraction(evt socketmode.Event) {
 	cb, _ := evt.Data.(slack.InteractionCallback)
 	if cb.Type == slack.InteractionTypeBlockSuggestion && cb.View.CallbackID == modalCallbackID {
@@ -136,13 +126,6 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 		return
 	}
 	now := time.Now()
-	keys := dedupeKeys(evt.Request.EnvelopeID, "view", cb.View.ID)
-	if b.seen.seen(now, keys...) {
-		b.ack(evt.Request, nil) // closes the form again; runs nothing
-		b.countRedelivery(now, keys)
-		b.log.Info("resubmitted form ignored", zap.String("envelope_id", evt.Request.EnvelopeID), zap.String("view_id", cb.View.ID))
-		return
-	}
 	dir := b.cfg.Directory()
 	origin, t, fieldErrs := parseSubmission(cb.View, dir)
 	if fieldErrs != nil {
@@ -158,11 +141,12 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 		b.audit(j.entry(outcomeBusy))
 		return
 	}
-	b.seen.add(now, keys...)
 	b.ack(evt.Request, nil)
 	go func() {
 		defer b.finish()
-		b.run(j)
+		if b.firstTime(evt.Request, "view", cb.View.ID) {
+			b.run(j)
+		}
 	}()
 }
 

@@ -4,11 +4,15 @@
 // how many transfers each requester started (§13.3).
 //
 // Memory is the single-replica store; Redis shares the state between
-// replicas. Every operation is atomic on its own.
+// replicas; Fallback uses Redis while it answers and memory otherwise.
+// Every operation is atomic on its own. The same contract test runs against
+// each of them (contract_test.go).
 package store
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"time"
 )
 
@@ -28,11 +32,15 @@ type Store interface {
 
 	// Take counts one event against key in the fixed window of length
 	// window that holds now. Past limit events it counts nothing, says no
-	// and how long until the window ends.
+	// and how long until the window ends. Windows are aligned on the Unix
+	// epoch (a 1-minute window starts on the minute). A limit of 0 or less
+	// refuses everything: a caller turns a rate off by not calling Take.
 	Take(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
 
 	// Untake gives back an event that Take counted in the current window,
-	// for a request refused by a later check.
+	// for a request refused by a later check. It never takes a count below
+	// zero; call it right after the refusal, since in a new window it would
+	// give back an event of that window instead.
 	Untake(ctx context.Context, key string, window time.Duration) error
 }
 
@@ -43,3 +51,18 @@ type Holder struct {
 	User    string // Slack user id of the requester
 	Channel string // Slack channel id where the transfer was asked for
 }
+
+// fixedWindow returns the start and end of the window of length window
+// that holds now. Windows are aligned on the Unix epoch, so that every
+// replica agrees on them (up to their clocks' skew).
+func fixedWindow(now time.Time, window time.Duration) (start, end time.Time) {
+	start = now.Truncate(window)
+	return start, start.Add(window)
+}
+
+// windowKey is the counter of key in the window that starts at start.
+func windowKey(key string, start time.Time) string {
+	return key + "@" + strconv.FormatInt(start.UnixMilli(), 10)
+}
+
+var errBadWindow = errors.New("store: a rate window must be longer than 0")
