@@ -27,6 +27,22 @@ const (
 // where the call would go (SPEC §13.1).
 const outcomeRefusedDestination = "refused_destination"
 
+// Outcomes of the shared-store checks (SPEC §13.2, §13.3).
+const (
+	outcomeCallClaimed = "call_claimed"
+	outcomeRateLimited = "rate_limited"
+)
+
+// refuse turns an allowed decision into a refusal by a later check, whose
+// reason is added to the decision's.
+func (e *auditEntry) refuse(reason string) {
+	d := authz.Decision{Reason: reason}
+	if e.decision != nil {
+		d.Reason = e.decision.Reason + "; " + reason
+	}
+	e.decision = &d
+}
+
 // auditEntry gathers what the one `transfer` log line of a request says
 // (SPEC §8). It is filled as the request goes and written once, by
 // (*Bot).audit.

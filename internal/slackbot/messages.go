@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
+	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
 // Everything a person reads comes from this file.
@@ -258,3 +260,35 @@ func errorSentence(err error) string {
 func replyLostText(o outcome) string {
 	return "I could not post the result in the channel thread. " + o.replyText()
 }
+
+// rateLimitedText tells a requester past TRANSFER_RATE_PER_USER when to try
+// again.
+func rateLimitedText(retryAfter time.Duration) string {
+	return fmt.Sprintf(":hourglass: You have started as many transfers as one person may in a short time "+
+		"(TRANSFER_RATE_PER_USER), so nothing was transferred. Try again in %s.", humanDuration(retryAfter))
+}
+
+// humanDuration renders d rounded up to a whole second, e.g. "1 second",
+// "42 seconds", "3 min 5 s".
+func humanDuration(d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second)
+	switch {
+	case secs <= 1:
+		return "1 second"
+	case secs < 60:
+		return fmt.Sprintf("%d seconds", secs)
+	case secs%60 == 0:
+		return fmt.Sprintf("%d min", secs/60)
+	}
+	return fmt.Sprintf("%d min %d s", secs/60, secs%60)
+}
+
+// callClaimedText tells a second requester that the call is already being
+// transferred, by whom and where (SPEC §13.2).
+func callClaimedText(h store.Holder, call string) string {
+	return fmt.Sprintf(":no_entry: <@%s> is already transferring the call of %s (see <#%s>), so nothing was transferred. "+
+		"Check that thread before trying again.", h.User, code(call), h.Channel)
+}
+
+const claimUncheckedText = ":warning: I could not check whether someone else is transferring this call just now, " +
+	"so nothing was transferred. Try again in a few seconds."

@@ -1,0 +1,104 @@
+package slackbot
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/coldtransfer/coldtransfer/internal/store"
+)
+
+// The last two checks of a transfer (SPEC §13.2, §13.3) run on the shared
+// store, after authorisation and the destination policy, cheapest first:
+// the requester's rate, then the call's claim. A refusal at either leaves
+// nothing behind: a claim refused gives back the rate it counted.
+
+// Defaults of the claim on a call.
+const (
+	// defaultClaimHold is how long a claim outlives a transfer that Plivo
+	// accepted, or may have: the call is moving, and a second transfer of
+	// it now would act on a call in flux.
+	defaultClaimHold = 15 * time.Second
+	// claimMargin is added to the Plivo timeout for a claim's lifetime, so
+	// that the claim of a replica that died mid-transfer expires by itself
+	// soon after its Plivo request would have.
+	claimMargin = 30 * time.Second
+	// storeTimeout bounds one store call of a request.
+	storeTimeout = 2 * time.Second
+)
+
+// callClaim is a request's claim on its call, to give up once the outcome
+// is known.
+type callClaim struct {
+	key    string
+	holder store.Holder
+}
+
+// checkRateAndClaim takes the requester's rate and claims the call of j.
+// When it refuses, it has filled e's outcome and reason and told the
+// requester; otherwise the caller must release the claim.
+func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
+	ctx, cancel := context.WithTimeout(b.work, storeTimeout)
+	defer cancel()
+
+	rate := b.limiter.Take(ctx, j.userID)
+	if rate.Err != nil {
+		// The rate is a brake, not a lock: transfers go on uncounted.
+		b.log.Error("rate not checked; transfer allowed", zap.String("requester", j.userID), zap.Error(rate.Err))
+	}
+	if !rate.Allowed {
+		e.outcome = outcomeRateLimited
+		e.refuse(rate.Reason)
+		b.tell(j, rateLimitedText(rate.RetryAfter))
+		return nil, false
+	}
+
+	c := &callClaim{
+		key:    "call:" + j.transfer.triggerSource.String(),
+		holder: store.Holder{Token: newToken(), User: j.userID, Channel: j.channelID},
+	}
+	current, ok, err := b.store.Claim(ctx, c.key, c.holder, b.cfg.ClaimTTL)
+	if ok {
+		return c, true
+	}
+	if rate.Counted {
+		if err := b.limiter.Untake(ctx, j.userID); err != nil {
+			b.log.Warn("rate not given back", zap.String("requester", j.userID), zap.Error(err))
+		}
+	}
+	e.outcome = outcomeCallClaimed
+	if err != nil {
+		// Never two transfers of one call: without an answer, refuse.
+		e.err = fmt.Errorf("claim the call: %w", err)
+		e.refuse("call claim not checked")
+		b.tell(j, claimUncheckedText)
+		return nil, false
+	}
+	e.refuse(fmt.Sprintf("call %s claimed by user %s in %s", j.transfer.triggerSource, current.User, current.Channel))
+	b.tell(j, callClaimedText(current, j.transfer.triggerSource.String()))
+	return nil, false
+}
+
+// release gives up the claim: at once when Plivo surely did nothing (a
+// refusal, a dry run, an announcement that failed), else after the hold.
+func (b *Bot) release(c *callClaim, outcome string) {
+	keep := time.Duration(0)
+	if outcome == outcomeTransferred || outcome == outcomeUnknown {
+		keep = b.cfg.ClaimHold
+	}
+	// The claim must go even when the request was cancelled at shutdown.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.work), storeTimeout)
+	defer cancel()
+	if err := b.store.Release(ctx, c.key, c.holder, keep); err != nil {
+		b.log.Warn("call claim not released; it expires by itself", zap.String("call", c.key),
+			zap.Duration("ttl", b.cfg.ClaimTTL), zap.Error(err))
+	}
+}
+
+// newToken returns a token unique to one request, for its claim.
+func newToken() string {
+	return rand.Text()
+}
