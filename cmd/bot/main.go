@@ -124,6 +124,8 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 		Directory:    currentDirectory(src),
 		Metrics:      m,
 		Store:        st,
+		Rate:         cfg.RatePerUser,
+		PlivoTimeout: cfg.Plivo.Timeout,
 	}, api, authz.New(cfg.Policy, api), transferer, log)
 
 	if cfg.HealthAddr != "" {

@@ -30,7 +30,6 @@ import (
 const (
 	supervisor = "U123ABC" // allowed by fakes.env
 	floor      = "CFLOOR01"
-	agent      = "+14155559999"
 )
 
 // cluster is two (or more) bot processes sharing a Redis, a fake Slack that
@@ -132,10 +131,15 @@ func (c *cluster) envelope(text string) fakeslack.Envelope {
 
 func (c *cluster) nextID() string { return fmt.Sprintf("env-%d", c.seq.Add(1)) }
 
-// transfer is a command to a number of its own.
+// transfer is a command to a number of its own, of a call of its own (a
+// call is claimed for 15 s after its transfer).
 func (c *cluster) transfer() fakeslack.Envelope {
-	return c.envelope(fmt.Sprintf("+1415555%04d from %s", c.seq.Add(1), agent))
+	n := c.seq.Add(1)
+	return c.envelope(fmt.Sprintf("+1415555%04d from %s", n, callOf(n)))
 }
+
+// callOf is the number of the agent on the n-th call.
+func callOf(n int64) string { return fmt.Sprintf("+1415222%04d", n) }
 
 // sendTo sends env to r's connection and waits for its (next) ack.
 func (c *cluster) sendTo(r *replica, env fakeslack.Envelope) fakeslack.Ack {
@@ -216,7 +220,7 @@ func submission(t *testing.T, call fakeslack.Call, to string) slack.InteractionC
 		View: slack.View{
 			ID: answer.View.ID, Type: slack.VTModal, CallbackID: answer.View.CallbackID, PrivateMetadata: answer.View.PrivateMetadata,
 			State: &slack.ViewState{Values: map[string]map[string]slack.BlockAction{
-				"trigger_source": {"trigger_source": {Type: "plain_text_input", Value: agent}},
+				"trigger_source": {"trigger_source": {Type: "plain_text_input", Value: "+1415222" + to[len(to)-4:]}}, // a call of its own
 				"to":             {"to": {Type: "plain_text_input", Value: to}},
 				"role":           {"role": {Type: "radio_buttons", SelectedOption: slack.OptionBlockObject{Value: "agent"}}},
 			}},

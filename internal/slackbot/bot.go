@@ -66,9 +66,21 @@ type Config struct {
 	// Metrics counts what the bot does (SPEC §15); nil counts nothing.
 	Metrics *metrics.Metrics
 	// Store holds what several replicas share (SPEC §14): the requests
-	// already taken, so that a redelivery runs nothing twice. Default: a
+	// already taken, so that a redelivery runs nothing twice, the calls
+	// being transferred and the requesters' rates (SPEC §13). Default: a
 	// store in this process's memory.
 	Store store.Store
+	// Rate bounds the transfers one requester starts per window
+	// (TRANSFER_RATE_PER_USER); the zero value is no bound.
+	Rate authz.RateLimit
+	// PlivoTimeout is the Plivo client's whole-request timeout
+	// (PLIVO_TIMEOUT). A transfer's claim on its call lives that long plus
+	// 30 s at most, should its replica die before giving it up. Default
+	// 10 s.
+	PlivoTimeout time.Duration
+	// ClaimHold is how long a call stays claimed after a transfer that
+	// Plivo accepted or may have. Default 15 s.
+	ClaimHold time.Duration
 }
 
 // Bot answers /transfer over Socket Mode.
@@ -83,8 +95,9 @@ type Bot struct {
 
 	botUserID string // learnt by CheckAuth, to say whom to invite
 
-	store    store.Store   // envelope, trigger and view ids already taken
-	slots    chan struct{} // one token per request in flight
+	store    store.Store    // ids already taken, calls claimed, rates counted
+	limiter  *authz.Limiter // the requesters' rate, on store
+	slots    chan struct{}  // one token per request in flight
 	inflight sync.WaitGroup
 	ready    atomic.Bool
 	// envelopeAt is when the event loop took the event it is handling. Only
@@ -114,6 +127,12 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 	if cfg.Store == nil {
 		cfg.Store = store.NewMemory(store.MemoryConfig{})
 	}
+	if cfg.PlivoTimeout <= 0 {
+		cfg.PlivoTimeout = 10 * time.Second
+	}
+	if cfg.ClaimHold <= 0 {
+		cfg.ClaimHold = defaultClaimHold
+	}
 	opts := []socketmode.Option{socketmode.OptionLog(zap.NewStdLog(log.Named("socketmode")))}
 	if cfg.PingInterval > 0 {
 		opts = append(opts, socketmode.OptionPingInterval(cfg.PingInterval))
@@ -128,6 +147,7 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 		log:        log,
 		metrics:    cfg.Metrics,
 		store:      cfg.Store,
+		limiter:    authz.NewLimiter(cfg.Store, cfg.Rate),
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		work:       work,
 		cancelWork: cancel,

@@ -26,8 +26,6 @@ const (
 	// that the claim of a replica that died mid-transfer expires by itself
 	// soon after its Plivo request would have.
 	claimMargin = 30 * time.Second
-	// storeTimeout bounds one store call of a request.
-	storeTimeout = 2 * time.Second
 )
 
 // callClaim is a request's claim on its call, to give up once the outcome
@@ -60,7 +58,7 @@ func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
 		key:    "call:" + j.transfer.triggerSource.String(),
 		holder: store.Holder{Token: newToken(), User: j.userID, Channel: j.channelID},
 	}
-	current, ok, err := b.store.Claim(ctx, c.key, c.holder, b.cfg.ClaimTTL)
+	current, ok, err := b.store.Claim(ctx, c.key, c.holder, b.claimTTL())
 	if ok {
 		return c, true
 	}
@@ -94,7 +92,7 @@ func (b *Bot) release(c *callClaim, outcome string) {
 	defer cancel()
 	if err := b.store.Release(ctx, c.key, c.holder, keep); err != nil {
 		b.log.Warn("call claim not released; it expires by itself", zap.String("call", c.key),
-			zap.Duration("ttl", b.cfg.ClaimTTL), zap.Error(err))
+			zap.Duration("ttl", b.claimTTL()), zap.Error(err))
 	}
 }
 
@@ -102,3 +100,7 @@ func (b *Bot) release(c *callClaim, outcome string) {
 func newToken() string {
 	return rand.Text()
 }
+
+// claimTTL is how long a claim lives unless released: its holder's Plivo
+// request and a margin for the announcement and the reply.
+func (b *Bot) claimTTL() time.Duration { return b.cfg.PlivoTimeout + claimMargin }

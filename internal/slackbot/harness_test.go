@@ -61,6 +61,14 @@ type options struct {
 	authorizer   func(slackbot.Authorizer) slackbot.Authorizer // wraps the real one, e.g. to hold a request
 	metrics      *metrics.Metrics                              // wired as cmd/bot wires it; nil: none
 	store        store.Store                                   // instead of the bot's own memory
+	rate         authz.RateLimit                               // TRANSFER_RATE_PER_USER; zero: no bound
+	claimHold    time.Duration                                 // how long a call stays claimed after ✅/⚠️; zero: 15 s
+	slack        *fakeslack.Server                             // a fake Slack shared with other bots (replicas); nil: one of its own
+}
+
+// newFakeSlack returns the fake Slack of the test world.
+func newFakeSlack() *fakeslack.Server {
+	return fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken, BotUserID: "UBOT0001"})
 }
 
 // harness is one bot wired to a fake Slack and a fake Plivo on loopback.
@@ -78,7 +86,11 @@ type harness struct {
 
 func start(t *testing.T, opts options) *harness {
 	t.Helper()
-	fs := fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken, BotUserID: "UBOT0001"})
+	fs, ownSlack := opts.slack, opts.slack == nil
+	if ownSlack {
+		fs = newFakeSlack()
+	}
+	connsBefore := len(fs.Conns())
 	fs.SetGroupMembers(floorGroup, groupMember)
 	fp := fakeplivo.New(plivoAuthID, plivoAuthToken)
 
@@ -123,6 +135,9 @@ func start(t *testing.T, opts options) *harness {
 		Directory:     opts.directory,
 		Metrics:       opts.metrics,
 		Store:         opts.store,
+		Rate:          opts.rate,
+		ClaimHold:     opts.claimHold,
+		PlivoTimeout:  opts.plivoTimeout,
 	}, api, az, pc, log)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -133,10 +148,12 @@ func start(t *testing.T, opts options) *harness {
 	go func() { h.done <- bot.Run(ctx) }()
 	t.Cleanup(func() {
 		h.shutdown()
-		fs.Close()
+		if ownSlack {
+			fs.Close()
+		}
 		fp.Close()
 	})
-	if err := fs.WaitConnected(h.ctx()); err != nil {
+	if err := fs.WaitConns(h.ctx(), connsBefore+1); err != nil {
 		t.Fatalf("bot never connected: %v", err)
 	}
 	return h

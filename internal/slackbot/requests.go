@@ -207,6 +207,11 @@ func (b *Bot) run(j *job) {
 		}
 	}
 
+	claim, ok := b.checkRateAndClaim(j, e)
+	if !ok {
+		return
+	}
+
 	status := statusPending
 	if b.cfg.DryRun {
 		status = statusDryRun
@@ -214,6 +219,7 @@ func (b *Bot) run(j *job) {
 	ts, err := b.announce(j, status)
 	if err != nil {
 		e.outcome, e.err = outcomeNotAnnounced, err
+		b.release(claim, e.outcome)
 		b.tell(j, announceFailedText(err, b.botUserID, j.channelID))
 		return
 	}
@@ -221,7 +227,9 @@ func (b *Bot) run(j *job) {
 	o := b.transfer(j)
 	e.outcome, e.result, e.err = o.name(), o.result, o.err
 
-	if e.replyErr = b.reply(j, ts, o.replyText()); e.replyErr != nil {
+	e.replyErr = b.reply(j, ts, o.replyText())
+	b.release(claim, e.outcome)
+	if e.replyErr != nil {
 		b.tell(j, replyLostText(o))
 	} else {
 		b.metrics.TransferDone(time.Since(j.received))
