@@ -30,6 +30,16 @@
 //	d. Memory: the bot's VmRSS idle after connect, VmRSS once -memory
 //	   transfers all wait on Plivo (held -memory-hold), and VmHWM (peak) once
 //	   they are done, from /proc/<pid>/status.
+//	e. The cost of metrics (not run by default: -only e): a and d, each run
+//	   -cost-runs times with metrics and as many without, alternating which
+//	   goes first; the medians side by side, with the bot's CPU time over d
+//	   from /proc/<pid>/stat.
+//
+// The bot runs with metrics (a HEALTH_ADDR on a free loopback port, which is
+// what turns them on) unless -metrics=false. Scenario a then also scrapes
+// the bot's /metrics before and after its probes and shows the bot's own
+// view of the same acks, coldtransfer_ack_duration_seconds, with quantiles
+// estimated from the histogram's buckets as histogram_quantile would.
 //
 // Each scenario gets a fresh bot process, so that none inherits another's
 // connections or heap. The fakes share the machine with the bot: on a small
@@ -45,7 +55,11 @@
 // one: both bot processes get REDIS_URL pointing at one redis-server started
 // for the scenario (Debian's package, on a loopback port), and the fake
 // Slack hands envelopes to their two connections in turn, so every request
-// also goes through the shared store. Memory is reported per replica.
+// also goes through the shared store. Memory is reported per replica. With
+// metrics, each replica has a HEALTH_ADDR of its own, and scenario a sums
+// their ack histograms bucket by bucket (as sum by (le) would), so that the
+// bots' view covers the same probes as the fake's; scenario e reports the
+// mean of the replicas' memory and CPU.
 //
 // -bot runs a binary built elsewhere instead, e.g. a scratch copy with a
 // change to compare, or with profiling added.
@@ -81,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		maxInFlight = flags.Int("max-in-flight", 2000, "the bot's MAX_IN_FLIGHT")
 		keep        = flags.Bool("keep", false, "keep the temporary directory with the bot's logs")
 		redisMode   = flags.Bool("redis", false, "run two replicas of the bot sharing a redis-server (REDIS_URL), envelopes spread over both")
+		metricsOn   = flags.Bool("metrics", true, "run the bot with HEALTH_ADDR, which turns its metrics on (a, b, c, d)")
+		costRuns    = flags.Int("cost-runs", 3, "e: runs of a and d with metrics and as many without")
 
 		inflight      = flags.Int("inflight", 100, "a: transfers held in flight")
 		probes        = flags.Int("probes", 500, "a: transfers whose acks are timed")
@@ -100,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 {
+	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 || *costRuns < 1 {
 		fmt.Fprintln(stderr, "loadtest: counts must be at least 1")
 		return 2
 	}
@@ -111,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadtest: %v\n", err)
 		return 1
 	}
-	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep, replicas: 1}
+	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep, replicas: 1, metrics: *metricsOn}
 	if *redisMode {
 		if err := redistest.Installed(); err != nil {
 			fmt.Fprintf(stderr, "loadtest: -redis: %v\n", err)
@@ -142,6 +158,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{'b', func() ([]row, error) { return b.overhead(ctx, *overheadN, *overheadConc, *overheadDelay) }},
 		{'c', func() ([]row, error) { return b.throughput(ctx, *throughputN, *throughputDelay) }},
 		{'d', func() ([]row, error) { return b.memory(ctx, *memoryN, *memoryHold, *settle) }},
+		{'e', func() ([]row, error) {
+			return b.metricsCost(ctx, *costRuns, *inflight, *probes, *probeInterval, *memoryN, *memoryHold, *settle)
+		}},
 	}
 	var rows []row
 	failed := false
@@ -173,7 +192,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if env := runtimeEnv(); env != nil {
 		fmt.Fprintf(stdout, ", %s", strings.Join(env, " "))
 	}
-	fmt.Fprintf(stdout, "; fakes in the load test's process\n\n")
+	fmt.Fprintf(stdout, "; fakes in the load test's process\n")
+	fmt.Fprintf(stdout, "metrics: %s in a, b, c and d (-metrics); e runs a and d with and without\n\n", metricsMode(*metricsOn))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tfigure\ttarget\t")
 	for _, r := range rows {

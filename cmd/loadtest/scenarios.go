@@ -44,13 +44,14 @@ type bench struct {
 	keep        bool         // keep the bot logs: something in them matters
 	replicas    int          // bot processes per scenario (-redis: 2)
 	redis       bool         // the bots share a redis-server (-redis)
+	metrics     bool         // run the bots with HEALTH_ADDR, and so with their metrics
 }
 
 // start starts a scenario's world: one bot, or with -redis the replicas
 // and their redis-server.
 func (b *bench) start(ctx context.Context, name string) (*world, error) {
 	return startWorldOf(ctx, worldConfig{bin: b.bin, dir: b.dir, name: name, maxInFlight: b.maxInFlight,
-		replicas: b.replicas, redis: b.redis})
+		replicas: b.replicas, redis: b.redis, metrics: b.metrics})
 }
 
 func (b *bench) note(format string, args ...any) {
@@ -252,11 +253,38 @@ func earliest(ts []*transfer, f func(*transfer) time.Time) time.Time {
 // then sends `probes` more transfers at a steady pace, which Plivo answers
 // at once, and measures how long their acks take. The held ones are only
 // answered after the last probe, so the bot always has at least `held`
-// transfers in flight while the acks are measured.
+// transfers in flight while the acks are measured. With metrics, the bot's
+// own view of the same acks is shown beside.
 func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.Duration) ([]row, error) {
-	w, err := b.start(ctx, "a")
+	r, err := b.measureAcks(ctx, held, probes, interval)
 	if err != nil {
 		return nil, err
+	}
+	p99 := percentile(r.lat, 99)
+	rows := []row{{
+		scenario: fmt.Sprintf("a. ack of /transfer, %d in flight (%d sent at 1 per %v)", held, probes, interval),
+		figure:   fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(r.lat, 50)), ms(p99), ms(percentile(r.lat, 100))),
+		target:   "p99 ≤ 5 ms",
+		verdict:  verdict(p99 <= 5*time.Millisecond),
+	}}
+	if r.own != nil {
+		rows = append(rows, ownAckRow(*r.own, b.replicas))
+	}
+	return rows, nil
+}
+
+// ackRun is what measureAcks measured.
+type ackRun struct {
+	lat []time.Duration // the probes' acks, envelope written → ack read, by the fake
+	own *histogram      // the bots' coldtransfer_ack_duration_seconds over the probes, summed; nil without metrics
+}
+
+// measureAcks runs scenario a.
+func (b *bench) measureAcks(ctx context.Context, held, probes int, interval time.Duration) (ackRun, error) {
+	var r ackRun
+	w, err := b.start(ctx, "a")
+	if err != nil {
+		return r, err
 	}
 	defer b.finish(w)
 	defer b.noteFallbacks("a", w)
@@ -273,12 +301,16 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 		err = checkAcks(ctx, w, heldTs)
 	}
 	if err != nil {
-		return nil, err
+		return r, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
 	if _, err := w.plivo.WaitRequests(wctx, held); err != nil {
-		return nil, err
+		return r, err
+	}
+	before, err := w.ackHistogram(ctx)
+	if err != nil {
+		return r, err
 	}
 	probeTs := make([]*transfer, 0, probes)
 	start := time.Now()
@@ -286,32 +318,34 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		t, err := b.send(ctx, w)
 		if err != nil {
-			return nil, err
+			return r, err
 		}
 		probeTs = append(probeTs, t)
 	}
 	if err := checkAcks(ctx, w, probeTs); err != nil {
-		return nil, err
+		return r, err
+	}
+	after, err := w.ackHistogram(ctx)
+	if err != nil {
+		return r, err
 	}
 	if err := waitDone(ctx, w, held+probes); err != nil {
-		return nil, err
+		return r, err
 	}
 	if err := collect(ctx, w, append(slices.Clone(heldTs), probeTs...)); err != nil {
-		return nil, err
+		return r, err
 	}
 	lastProbeAck := latest(probeTs, func(t *transfer) time.Time { return t.sent.Add(t.ackLatency) })
 	if first := earliest(heldTs, func(t *transfer) time.Time { return t.replied }); !first.After(lastProbeAck) {
 		b.note("a: a held transfer finished before the last probe was acked: fewer than %d in flight at the end", held)
 	}
 
-	lat := durations(probeTs, func(t *transfer) time.Duration { return t.ackLatency })
-	p99 := percentile(lat, 99)
-	return []row{{
-		scenario: fmt.Sprintf("a. ack of /transfer, %d in flight (%d sent at 1 per %v)", held, probes, interval),
-		figure:   fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(lat, 50)), ms(p99), ms(percentile(lat, 100))),
-		target:   "p99 ≤ 5 ms",
-		verdict:  verdict(p99 <= 5*time.Millisecond),
-	}}, nil
+	r.lat = durations(probeTs, func(t *transfer) time.Duration { return t.ackLatency })
+	if after != nil {
+		own := after.minus(*before)
+		r.own = &own
+	}
+	return r, nil
 }
 
 // overhead (scenario b) runs n transfers, `concurrency` at a time, against
@@ -428,52 +462,14 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 // then sends n transfers that Plivo holds for hold, reads it again once all
 // n reached Plivo, and reads the peak once all are done.
 func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) ([]row, error) {
-	w, err := b.start(ctx, "d")
+	m, err := b.measureMemory(ctx, n, hold, settle)
 	if err != nil {
 		return nil, err
 	}
-	defer b.finish(w)
-	defer b.noteFallbacks("d", w)
-	w.plivo.Respond(fakeplivo.Response{Delay: hold})
-
-	time.Sleep(settle)
-	idle, err := w.memories()
-	if err != nil {
-		return nil, err
-	}
-	ts, err := b.sendN(ctx, w, n)
-	if err == nil {
-		err = checkAcks(ctx, w, ts)
-	}
-	if err != nil {
-		return nil, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
-	defer cancel()
-	if _, err := w.plivo.WaitRequests(wctx, n); err != nil {
-		return nil, err
-	}
-	busy, err := w.memories()
-	if err != nil {
-		return nil, err
-	}
-	if err := waitDone(ctx, w, n); err != nil {
-		return nil, err
-	}
-	done, err := w.memories()
-	if err != nil {
-		return nil, err
-	}
-	if err := collect(ctx, w, ts); err != nil {
-		return nil, err
-	}
-	first := earliest(ts, func(t *transfer) time.Time { return t.replied })
-	if last := latest(ts, func(t *transfer) time.Time { return t.toPlivo }); !last.Before(first) {
-		b.note("d: the first reply came before the last Plivo request: not all %d were in flight at once (raise -memory-hold)", n)
-	}
+	idle, busy, done := m.idle, m.busy, m.done
 	const idleLimit, peakLimit = 25 << 10, 60 << 10 // kB
 	per := ""
-	if len(w.bots) > 1 {
+	if len(idle) > 1 {
 		per = ", per replica"
 	}
 	figure := func(ms []memory, f func(memory) int64, limit int64) (string, bool) {
@@ -509,6 +505,66 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 			verdict:  verdict(peakOK),
 		},
 	}, nil
+}
+
+// memoryRun is what measureMemory read of each bot, in order: idle, with n
+// in flight, and once they are done; and the CPU time each had used by then.
+type memoryRun struct {
+	idle, busy, done []memory
+	cpu              []time.Duration
+}
+
+// measureMemory runs scenario d.
+func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Duration) (memoryRun, error) {
+	var m memoryRun
+	w, err := b.start(ctx, "d")
+	if err != nil {
+		return m, err
+	}
+	defer b.finish(w)
+	defer b.noteFallbacks("d", w)
+	w.plivo.Respond(fakeplivo.Response{Delay: hold})
+
+	time.Sleep(settle)
+	idle, err := w.memories()
+	if err != nil {
+		return m, err
+	}
+	ts, err := b.sendN(ctx, w, n)
+	if err == nil {
+		err = checkAcks(ctx, w, ts)
+	}
+	if err != nil {
+		return m, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
+	defer cancel()
+	if _, err := w.plivo.WaitRequests(wctx, n); err != nil {
+		return m, err
+	}
+	busy, err := w.memories()
+	if err != nil {
+		return m, err
+	}
+	if err := waitDone(ctx, w, n); err != nil {
+		return m, err
+	}
+	done, err := w.memories()
+	if err != nil {
+		return m, err
+	}
+	cpu, err := perBot(w, (*botProc).cpuTime)
+	if err != nil {
+		return m, err
+	}
+	if err := collect(ctx, w, ts); err != nil {
+		return m, err
+	}
+	first := earliest(ts, func(t *transfer) time.Time { return t.replied })
+	if last := latest(ts, func(t *transfer) time.Time { return t.toPlivo }); !last.Before(first) {
+		b.note("d: the first reply came before the last Plivo request: not all %d were in flight at once (raise -memory-hold)", n)
+	}
+	return memoryRun{idle, busy, done, cpu}, nil
 }
 
 // finish stops the bot and notes anything it logged: at LOG_LEVEL=warn a

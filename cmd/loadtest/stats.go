@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -10,9 +11,10 @@ import (
 // percentile returns the p-th percentile (0 < p ≤ 100) of ds by the
 // nearest-rank method: the smallest value that at least p% of the values do
 // not exceed. It is 0 for no values. ds is not modified.
-func percentile(ds []time.Duration, p float64) time.Duration {
+func percentile[T cmp.Ordered](ds []T, p float64) T {
 	if len(ds) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	sorted := slices.Clone(ds)
 	slices.Sort(sorted)

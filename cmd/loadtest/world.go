@@ -90,6 +90,10 @@ type botProc struct {
 	logPath string
 	exited  chan struct{} // closed when the bot process has exited
 	waitErr error         // cmd.Wait's result, once exited is closed
+
+	// healthAddr is the bot's HEALTH_ADDR, where its /metrics are; "" when
+	// it runs without (and so without metrics).
+	healthAddr string
 }
 
 // worldConfig says how to start a world: one bot, or with redis set,
@@ -99,6 +103,7 @@ type worldConfig struct {
 	maxInFlight    int
 	replicas       int  // bot processes; 1 unless redis
 	redis          bool // start a redis-server and give the bots REDIS_URL
+	metrics        bool // give each bot a HEALTH_ADDR of its own, which turns its metrics on
 }
 
 // startWorld starts the fakes and the bot binary, and waits until the bot
@@ -147,7 +152,11 @@ func startWorldOf(ctx context.Context, wc worldConfig) (*world, error) {
 		if wc.replicas > 1 {
 			name = fmt.Sprintf("%s-%d", wc.name, i+1)
 		}
-		bp, err := startBot(ctx, wc.bin, wc.dir, name, env, w.slack, i+1)
+		start := startBot
+		if wc.metrics {
+			start = startBotWithMetrics
+		}
+		bp, err := start(ctx, wc.bin, wc.dir, name, env, w.slack, i+1)
 		if err != nil {
 			w.stop()
 			return nil, err
@@ -282,16 +291,19 @@ func (bp *botProc) memory() (memory, error) {
 }
 
 // memories returns each bot's memory, in order.
-func (w *world) memories() ([]memory, error) {
-	ms := make([]memory, len(w.bots))
+func (w *world) memories() ([]memory, error) { return perBot(w, (*botProc).memory) }
+
+// perBot returns read of each bot, in order.
+func perBot[T any](w *world, read func(*botProc) (T, error)) ([]T, error) {
+	vs := make([]T, len(w.bots))
 	for i, bp := range w.bots {
-		m, err := bp.memory()
+		v, err := read(bp)
 		if err != nil {
 			return nil, err
 		}
-		ms[i] = m
+		vs[i] = v
 	}
-	return ms, nil
+	return vs, nil
 }
 
 // logLines counts the lines the bots wrote so far, and names their logs.
