@@ -516,7 +516,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 		fakeplivo.Response{Delay: time.Minute},
 	)
 	for i := range 5 {
-		h.command(supervisor, floorChannel, fmt.Sprintf("+1415666%04d from +14152223333", i))
+		h.command(supervisor, floorChannel, fmt.Sprintf("+1415666%04d from +1415777%04d", i, i))
 		h.audit(i + 1)
 	}
 	h.command(stranger, floorChannel, "+14152225555 from +14152223333")
@@ -525,7 +525,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 	v := h.openedView()
 	h.submit(v.submission(supervisor, "VSECRET", "+14152223333", "12", "agent"))
 	h.slack.Fail("chat.postMessage", fakeslack.Failure{Error: "invalid_auth"})
-	h.submit(v.submission(supervisor, "VSECRET", "+14152223333", "+14152229999", "agent"))
+	h.submit(v.submission(supervisor, "VSECRET", "+14152220001", "+14152229999", "agent"))
 	h.audit(8)
 	if err := h.shutdown(); err != nil {
 		t.Fatal(err)

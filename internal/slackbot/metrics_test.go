@@ -60,7 +60,7 @@ func TestMetricsCountAScriptedRun(t *testing.T) {
 	// 5. A transfer by form, and the same form submitted again.
 	h.command(supervisor, floorChannel, "")
 	v := h.openedView()
-	cb := v.submission(supervisor, "VMETRICS", "+14152223333", "+14152229999", "agent")
+	cb := v.submission(supervisor, "VMETRICS", "+14152220001", "+14152229999", "agent")
 	h.submit(cb)
 	h.submit(cb)
 

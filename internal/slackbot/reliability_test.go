@@ -159,7 +159,7 @@ func TestRedeliveryRunsNothingTwice(t *testing.T) {
 
 	h.command(supervisor, floorChannel, "")
 	v := h.openedView()
-	cb := v.submission(supervisor, "VONCE", "+14152223333", "+14152227777", "agent")
+	cb := v.submission(supervisor, "VONCE", "+14152224444", "+14152227777", "agent")
 	h.submit(cb)
 	_, ack := h.submit(cb) // a second submission of the same view
 	if ack.Payload != nil {
@@ -207,7 +207,7 @@ func TestReconnects(t *testing.T) {
 			t.Fatalf("no reconnect after disconnect %s: %v", reason, err)
 		}
 		user := []string{groupMember, "USUPER1"}[i]
-		h.command(user, otherChannel, fmt.Sprintf("+1415222%04d from +14152223333", 7000+i))
+		h.command(user, otherChannel, fmt.Sprintf("+1415222%04d from +1415777%04d", 7000+i, i))
 		h.threadOf(otherChannel, user)
 	}
 	if n := len(h.slack.Calls("apps.connections.open")); n != 4 {
@@ -285,12 +285,12 @@ func TestBusyBotSaysRetry(t *testing.T) {
 	h.command(supervisor, floorChannel, "+14152225555 from +14152223333")
 	g.waitArrivals(t, 1)
 
-	_, ack := h.command(groupMember, floorChannel, "+14152226666 from +14152223333")
+	_, ack := h.command(groupMember, floorChannel, "+14152226666 from +14152224444")
 	if text := ackText(t, ack); !strings.Contains(text, "Try again in a few seconds") {
 		t.Errorf("busy command answered %q", text)
 	}
 	v := openedView{view: slack.ModalViewRequest{CallbackID: "cold_transfer", PrivateMetadata: `{"c":"` + floorChannel + `"}`}}
-	_, ack = h.submit(v.submission(groupMember, "VBUSY", "+14152223333", "+14152226666", "agent"))
+	_, ack = h.submit(v.submission(groupMember, "VBUSY", "+14152224444", "+14152226666", "agent"))
 	var resp slack.ViewSubmissionResponse
 	if err := json.Unmarshal(ack.Payload, &resp); err != nil || !strings.Contains(resp.Errors["to"], "Try again") {
 		t.Errorf("busy submission acked with %s; want an error under the field, so the form stays open", ack.Payload)
@@ -305,7 +305,7 @@ func TestBusyBotSaysRetry(t *testing.T) {
 	// given back just after the first transfer's last Slack call, so press
 	// Transfer until the form closes, as a supervisor would.
 	waitUntil(t, "the form to be taken once there is room", func() bool {
-		_, ack := h.submit(v.submission(groupMember, "VBUSY", "+14152223333", "+14152226666", "agent"))
+		_, ack := h.submit(v.submission(groupMember, "VBUSY", "+14152224444", "+14152226666", "agent"))
 		return ack.Payload == nil
 	})
 	h.threadOf(floorChannel, groupMember)
@@ -330,7 +330,7 @@ func TestManyTransfersOverlap(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			env, err := h.slack.SendSlashCommand(h.ctx(), slack.SlashCommand{
-				UserID: supervisor, ChannelID: floorChannel, Text: fmt.Sprintf("+1415333%04d from +14152223333", i),
+				UserID: supervisor, ChannelID: floorChannel, Text: fmt.Sprintf("+1415333%04d from +1415777%04d", i, i),
 			})
 			envs[i] = env
 			errs <- err
@@ -368,7 +368,7 @@ func TestShutdownFinishesInFlightTransfers(t *testing.T) {
 	h := start(t, options{})
 	h.plivo.Respond(fakeplivo.Response{Delay: 300 * time.Millisecond})
 	for i := range 5 {
-		h.command(supervisor, floorChannel, fmt.Sprintf("+1415444%04d from +14152223333", i))
+		h.command(supervisor, floorChannel, fmt.Sprintf("+1415444%04d from +1415888%04d", i, i))
 	}
 	if _, err := h.plivo.WaitRequests(h.ctx(), 5); err != nil {
 		t.Fatal(err)
