@@ -209,6 +209,11 @@ func TestRunBadConfig(t *testing.T) {
 			env:      map[string]string{"REDIS_URL": "redis://:" + urlPassword + "@redis:6379/" + urlPassword},
 			wantVars: []string{"REDIS_URL"},
 		},
+		{
+			name:     "malformed rate",
+			env:      map[string]string{"TRANSFER_RATE_PER_USER": "10/min"},
+			wantVars: []string{"TRANSFER_RATE_PER_USER"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
