@@ -257,11 +257,14 @@ func TestSandboxBinary(t *testing.T) {
 	}
 	assertInOrder(t, stdout.String(), []string{
 		"coldtransfer sandbox: the real bot, with a fake Slack and a fake Plivo on this machine.",
-		"> " + typedTransfer, "edited     ✅ Transferred",
+		"> /transfer billing from @alice", `"trigger_source":"sip:alice@floor.sip.example.com"}`, "edited     ✅ Transferred",
+		"> /transfer sales from @alice", "only you   ⛔ @supervisor is already transferring the call of sip:alice@floor.sip.example.com",
 		"> as intruder", "only you   ⛔ You are not allowed to transfer calls.",
 		"> plivo 500", "thread     ⚠️ Transfer outcome unknown. Plivo had a server error (HTTP 500",
+		"> /transfer bilingg from @carol", "No destination called bilingg; did you mean billing?",
+		"> /transfer +1 900 555 0100 from @carol", "Numbers starting +1900 are barred on this floor",
 		"> form ", "form       Cold transfer [Cancel] [Transfer]", "with the transfer form",
-		`"role":"customer","trigger_source":"sip:alice@floor.sip.example.com"}`, "edited     ✅ Transferred",
+		`"role":"customer","trigger_source":"+442079460123"}`, "edited     ✅ Transferred",
 	})
 }
 

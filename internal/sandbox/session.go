@@ -181,7 +181,7 @@ func (s *session) banner(notes []string) {
 	}
 	fmt.Fprintf(s.out, "You are @%s in #%s. The sample directory is %s:\n", s.user.name, channelName, s.w.dirFile)
 	s.directory()
-	fmt.Fprintln(s.out, "Try:  /transfer +1 415 555 0100 from +1 415 222 3333")
+	fmt.Fprintln(s.out, "Try:  /transfer billing from @alice    (or /transfer list, or form)")
 	fmt.Fprintln(s.out, "Type help for the sandbox's commands.")
 }
 
