@@ -232,7 +232,7 @@ func TestRatePerUser(t *testing.T) {
 		store: store.NewMemory(store.MemoryConfig{Now: clock.Now})})
 
 	h.command(supervisor, floorChannel, "+1 415 555 0100 from +1 415 222 0001")
-	h.threadOf(floorChannel, supervisor)
+	wantAudit(t, h.audit(1), map[string]any{"outcome": "transferred"})
 	// A second transfer of the same call is refused by its claim: it gives
 	// back the count it took.
 	h.command(supervisor, floorChannel, "+1 415 555 0100 from +1 415 222 0001")
