@@ -43,6 +43,13 @@
 //
 // -bot runs a binary built elsewhere instead, e.g. a scratch copy with a
 // change to compare, or with profiling added.
+//
+// -peers runs the same scenarios for coldtransfer and its two peers in
+// ../shared/peers (refbot, built from its own module; the Bolt for JS bot,
+// installed with npm ci in a temporary copy where node is present),
+// interleaved over -runs rounds, and prints one table: each figure per
+// implementation, with CPU time per transfer from /proc/<pid>/stat, and
+// coldtransfer's ratio to the best peer (peers.go).
 package main
 
 import (
@@ -87,6 +94,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		memoryN    = flags.Int("memory", 1000, "d: transfers in flight")
 		memoryHold = flags.Duration("memory-hold", 3*time.Second, "d: how long the fake Plivo holds each")
 		settle     = flags.Duration("settle", 500*time.Millisecond, "d: wait after connect before reading idle memory")
+
+		peers    = flags.Bool("peers", false, "run coldtransfer and the peers (refbot, Bolt for JS) side by side, interleaved")
+		peersDir = flags.String("peers-dir", "", "the peers' `folder` (default ../shared/peers from the repository)")
+		runs     = flags.Int("runs", 3, "-peers: rounds of every scenario for every implementation")
 	)
 	if err := flags.Parse(args); err != nil {
 		return 2
@@ -94,6 +105,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 {
 		fmt.Fprintln(stderr, "loadtest: counts must be at least 1")
 		return 2
+	}
+	if *peers {
+		return runPeers(ctx, peersConfig{dir: *peersDir, runs: *runs, bin: *bin, maxInFlight: *maxInFlight, keep: *keep},
+			scenarioParams{*only, *inflight, *probes, *probeInterval, *overheadN, *overheadConc, *overheadDelay,
+				*throughputN, *throughputDelay, *memoryN, *memoryHold, *settle}, stdout, stderr)
 	}
 	began := time.Now()
 

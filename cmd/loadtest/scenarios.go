@@ -14,7 +14,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
-	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 )
 
 // waitTimeout bounds each wait on the bot: generous, so that only a hung or
@@ -42,6 +41,10 @@ type bench struct {
 	seq         atomic.Int64 // numbers handed out: every transfer has its own
 	notes       []string     // things worth knowing about the run
 	keep        bool         // keep the bot logs: something in them matters
+
+	peer    bool               // a peer bot (-peers): it never marks the announcement
+	figures map[string]float64 // raw figures by name, kept for -peers (nil: not kept)
+	cpu     time.Duration      // the bot's CPU time over the last scenario
 }
 
 func (b *bench) note(format string, args ...any) {
@@ -98,7 +101,7 @@ func checkAcks(ctx context.Context, w *world, ts []*transfer) error {
 		if err != nil {
 			return err
 		}
-		if ack.Payload != nil {
+		if answeredInAck(ack.Payload) {
 			refused++
 		}
 	}
@@ -109,10 +112,14 @@ func checkAcks(ctx context.Context, w *world, ts []*transfer) error {
 }
 
 // waitDone waits until the bot has marked n announcements, its last step
-// of a transfer.
-func waitDone(ctx context.Context, w *world, n int) error {
+// of a transfer (a peer's last step is the thread reply).
+func (b *bench) waitDone(ctx context.Context, w *world, n int) error {
 	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
+	if b.peer {
+		_, err := w.slack.WaitCalls(ctx, "chat.postMessage", 2*n) // announcement + reply each
+		return err
+	}
 	_, err := w.slack.WaitCalls(ctx, "chat.update", n)
 	return err
 }
@@ -170,7 +177,7 @@ func collect(ctx context.Context, w *world, ts []*transfer) error {
 			problems = append(problems, fmt.Sprintf("%d %s", n, what))
 		}
 	}
-	check("acked with a message (busy?)", func(t *transfer) bool { return t.ackPayload != nil })
+	check("acked with a message (busy?)", func(t *transfer) bool { return answeredInAck(t.ackPayload) })
 	check("not announced", func(t *transfer) bool { return t.announced.IsZero() })
 	check("never reached Plivo", func(t *transfer) bool { return t.toPlivo.IsZero() })
 	check("without a successful thread reply", func(t *transfer) bool { return !t.replyOK })
@@ -193,10 +200,13 @@ func stages(ts []*transfer, delay time.Duration) string {
 		{fmt.Sprintf("Plivo request→thread reply − %v", delay), func(t *transfer) time.Duration { return t.replied.Sub(t.toPlivo) - delay }},
 		{"thread reply→chat.update", func(t *transfer) time.Duration { return t.marked.Sub(t.replied) }},
 	}
-	parts := make([]string, len(steps))
+	parts := make([]string, 0, len(steps))
 	for i, s := range steps {
+		if i == len(steps)-1 && count(ts, func(t *transfer) bool { return t.marked.IsZero() }) > 0 {
+			break // a peer marks nothing
+		}
 		ds := durations(ts, s.f)
-		parts[i] = fmt.Sprintf("%s %s/%s", s.name, ms(percentile(ds, 50)), ms(percentile(ds, 99)))
+		parts = append(parts, fmt.Sprintf("%s %s/%s", s.name, ms(percentile(ds, 50)), ms(percentile(ds, 99))))
 	}
 	return "(p50/p99) " + strings.Join(parts, ", ")
 }
@@ -283,7 +293,7 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 	if err := checkAcks(ctx, w, probeTs); err != nil {
 		return nil, err
 	}
-	if err := waitDone(ctx, w, held+probes); err != nil {
+	if err := b.waitDone(ctx, w, held+probes); err != nil {
 		return nil, err
 	}
 	if err := collect(ctx, w, append(slices.Clone(heldTs), probeTs...)); err != nil {
@@ -296,6 +306,9 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 
 	lat := durations(probeTs, func(t *transfer) time.Duration { return t.ackLatency })
 	p99 := percentile(lat, 99)
+	b.figure(figAckP50, percentile(lat, 50))
+	b.figure(figAckP99, p99)
+	b.figure(figAckMax, percentile(lat, 100))
 	return []row{{
 		scenario: fmt.Sprintf("a. ack of /transfer, %d in flight (%d sent at 1 per %v)", held, probes, interval),
 		figure:   fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(lat, 50)), ms(p99), ms(percentile(lat, 100))),
@@ -326,8 +339,7 @@ func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Dur
 		}
 		wctx, cancel := context.WithTimeout(ctx, waitTimeout)
 		defer cancel()
-		_, err = w.slack.WaitCall(wctx, "chat.update", func(c fakeslack.Call) bool { return strings.Contains(c.Arg("text"), t.to) })
-		return t, err
+		return t, b.waitOne(wctx, w, t)
 	}
 	const warmup = 10
 	for range warmup {
@@ -363,6 +375,8 @@ func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Dur
 
 	over := durations(ts, func(t *transfer) time.Duration { return t.replied.Sub(t.sent) - delay })
 	p50 := percentile(over, 50)
+	b.figure(figOverheadP50, p50)
+	b.figure(figOverheadP99, percentile(over, 99))
 	b.note("b: where the time goes: %s", stages(ts, delay))
 	return []row{{
 		scenario: fmt.Sprintf("b. overhead envelope→thread reply − Plivo delay (%d transfers, %d at a time, Plivo %v)", n, concurrency, delay),
@@ -391,7 +405,7 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 	if err := checkAcks(ctx, w, ts); err != nil {
 		return nil, err
 	}
-	if err := waitDone(ctx, w, n); err != nil {
+	if err := b.waitDone(ctx, w, n); err != nil {
 		return nil, err
 	}
 	if err := collect(ctx, w, ts); err != nil {
@@ -404,6 +418,8 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 		n, ms(sentIn), ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(spread))
 	b.note("c: where the time goes: %s", stages(ts, delay))
 	limit := delay + time.Second
+	b.figure(figBurstTotal, total)
+	b.figure(figBurstAckP99, percentile(lat, 99))
 	return []row{{
 		scenario: fmt.Sprintf("c. %d transfers against a %v Plivo: first sent → last reply", n, delay),
 		figure:   ms(total),
@@ -444,7 +460,7 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 	if err != nil {
 		return nil, err
 	}
-	if err := waitDone(ctx, w, n); err != nil {
+	if err := b.waitDone(ctx, w, n); err != nil {
 		return nil, err
 	}
 	done, err := w.memory()
@@ -459,6 +475,9 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 		b.note("d: the first reply came before the last Plivo request: not all %d were in flight at once (raise -memory-hold)", n)
 	}
 	const idleLimit, peakLimit = 25 << 10, 60 << 10 // kB
+	b.figureKB(figRSSIdle, idle.RSS)
+	b.figureKB(figRSSBusy, busy.RSS)
+	b.figureKB(figRSSPeak, done.Peak)
 	return []row{
 		{
 			scenario: fmt.Sprintf("d. resident memory idle, %v after connect (VmRSS)", settle),
@@ -483,6 +502,7 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 // finish stops the bot and notes anything it logged: at LOG_LEVEL=warn a
 // clean run logs nothing.
 func (b *bench) finish(w *world) {
+	b.cpu = w.cpuSinceConnect()
 	if err := w.stop(); err != nil {
 		b.note("%v", err)
 		b.keep = true

@@ -80,6 +80,8 @@ type world struct {
 	logPath string
 	exited  chan struct{} // closed when the bot process has exited
 	waitErr error         // cmd.Wait's result, once exited is closed
+
+	cpuAtConnect time.Duration // the bot's CPU time (utime+stime) once connected
 }
 
 // startWorld starts the fakes and the bot binary, and waits until the bot
@@ -139,6 +141,7 @@ func startWorld(ctx context.Context, bin, dir, name string, maxInFlight int) (*w
 		w.stop()
 		return nil, fmt.Errorf("%w\n%s", err, w.logTail(20))
 	}
+	w.cpuAtConnect, _ = w.cpuTime()
 	return w, nil
 }
 
