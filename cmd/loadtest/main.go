@@ -49,7 +49,14 @@
 // installed with npm ci in a temporary copy where node is present),
 // interleaved over -runs rounds, and prints one table: each figure per
 // implementation, with CPU time per transfer from /proc/<pid>/stat, and
-// coldtransfer's ratio to the best peer (peers.go).
+// coldtransfer's ratio to the best peer (peers.go). -compare BIN adds
+// another coldtransfer build as a column (before and after a change).
+//
+// -floor runs scenario f, the busy floor (busyfloor.go): Slack answers in
+// 100–300 ms and takes about one message per second per channel (HTTP 429
+// with Retry-After past it), a few channels get transfers at random, and
+// the figures are what a supervisor waits for: envelope → Plivo request
+// and envelope → thread reply. It combines with -peers and -compare.
 package main
 
 import (
@@ -97,8 +104,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 		peers    = flags.Bool("peers", false, "run coldtransfer and the peers (refbot, Bolt for JS) side by side, interleaved")
 		peersDir = flags.String("peers-dir", "", "the peers' `folder` (default ../shared/peers from the repository)")
-		runs     = flags.Int("runs", 3, "-peers: rounds of every scenario for every implementation")
+		compare  = flags.String("compare", "", "another coldtransfer `binary` to run side by side (e.g. before a change)")
+		runs     = flags.Int("runs", 3, "-peers, -compare, -floor: rounds of every scenario for every implementation")
+		floor    = flags.Bool("floor", false, "run scenario f, the busy floor (as -only f), see busyfloor.go")
 	)
+	floorParams := floorFlags(flags)
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -106,10 +116,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "loadtest: counts must be at least 1")
 		return 2
 	}
-	if *peers {
-		return runPeers(ctx, peersConfig{dir: *peersDir, runs: *runs, bin: *bin, maxInFlight: *maxInFlight, keep: *keep},
+	if *floor && !strings.ContainsRune(*only, 'f') {
+		*only = "f"
+	}
+	if *peers || *compare != "" || strings.ContainsRune(*only, 'f') {
+		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *runs, *bin, *maxInFlight, *keep},
 			scenarioParams{*only, *inflight, *probes, *probeInterval, *overheadN, *overheadConc, *overheadDelay,
-				*throughputN, *throughputDelay, *memoryN, *memoryHold, *settle}, stdout, stderr)
+				*throughputN, *throughputDelay, *memoryN, *memoryHold, *settle, *floorParams}, stdout, stderr)
 	}
 	began := time.Now()
 

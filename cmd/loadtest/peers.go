@@ -63,20 +63,25 @@ func (b *bench) figureKB(name string, kB int64) {
 }
 
 // waitOne waits until the bot is done with t: its announcement marked, or
-// for a peer, which marks nothing, its thread reply posted.
+// for a peer, which marks nothing, its thread reply posted. Only what Slack
+// took counts (a call answered 429 posted nothing).
 func (b *bench) waitOne(ctx context.Context, w *world, t *transfer) error {
 	if !b.peer {
-		_, err := w.slack.WaitCall(ctx, "chat.update", func(c fakeslack.Call) bool { return strings.Contains(c.Arg("text"), t.to) })
+		_, err := w.slack.WaitCall(ctx, "chat.update", func(c fakeslack.Call) bool {
+			return c.AnswerArg("ok") == "true" && strings.Contains(c.Arg("text"), t.to)
+		})
 		return err
 	}
 	ann, err := w.slack.WaitCall(ctx, "chat.postMessage", func(c fakeslack.Call) bool {
-		return c.Arg("thread_ts") == "" && strings.Contains(c.Arg("text"), t.to)
+		return c.Arg("thread_ts") == "" && c.AnswerArg("ok") == "true" && strings.Contains(c.Arg("text"), t.to)
 	})
 	if err != nil {
 		return err
 	}
 	ts := ann.AnswerArg("ts")
-	_, err = w.slack.WaitCall(ctx, "chat.postMessage", func(c fakeslack.Call) bool { return c.Arg("thread_ts") == ts })
+	_, err = w.slack.WaitCall(ctx, "chat.postMessage", func(c fakeslack.Call) bool {
+		return c.Arg("thread_ts") == ts && c.AnswerArg("ok") == "true"
+	})
 	return err
 }
 
@@ -94,11 +99,15 @@ type scenarioParams struct {
 	memoryN         int
 	memoryHold      time.Duration
 	settle          time.Duration
+	floor           floorParams
 }
 
-// peersConfig is what -peers needs beyond the scenarios' knobs.
+// peersConfig says which implementations run side by side (-peers,
+// -compare, -floor), beyond the scenarios' knobs.
 type peersConfig struct {
+	peers       bool   // run refbot and the Bolt peer too
 	dir         string // the peers' folder; "" is ../shared/peers from the repository
+	compare     string // another coldtransfer binary to run beside it ("before"), or ""
 	runs        int    // rounds: each runs every scenario once per implementation
 	bin         string // coldtransfer binary; "" builds ./cmd/bot
 	maxInFlight int
@@ -135,6 +144,9 @@ func (p scenarioParams) scenarios() []peerScenario {
 		{'d', p.memoryN, func(ctx context.Context, b *bench) ([]row, error) {
 			return b.memory(ctx, p.memoryN, p.memoryHold, p.settle)
 		}},
+		{'f', len(p.floor.schedule()), func(ctx context.Context, b *bench) ([]row, error) {
+			return b.busyFloor(ctx, p.floor)
+		}},
 	}
 	return slices.DeleteFunc(all, func(s peerScenario) bool { return !strings.ContainsRune(p.only, rune(s.id)) })
 }
@@ -146,8 +158,9 @@ type cell struct {
 	why    string
 }
 
-// runPeers is -peers: it prepares the three implementations, runs every
-// scenario for each, interleaved, cfg.runs times, and prints one table.
+// runPeers is -peers (and -compare, -floor): it prepares the
+// implementations, runs every scenario for each, interleaved, cfg.runs
+// times, and prints one table.
 func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, stderr io.Writer) int {
 	began := time.Now()
 	load0 := loadAvg()
@@ -177,12 +190,18 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 			return 1
 		}
 	}
-	peersDir, err := findPeers(ctx, cfg.dir)
-	if err != nil {
-		fmt.Fprintf(stderr, "loadtest: %v\n", err)
-		return 1
+	impls := []impl{ct}
+	if cfg.compare != "" {
+		impls = append(impls, impl{name: "compare", bin: cfg.compare})
 	}
-	impls := []impl{ct, prepareRefbot(ctx, peersDir, dir, stderr), prepareBolt(ctx, peersDir, dir, stderr)}
+	if cfg.peers {
+		peersDir, err := findPeers(ctx, cfg.dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "loadtest: %v\n", err)
+			return 1
+		}
+		impls = append(impls, prepareRefbot(ctx, peersDir, dir, stderr), prepareBolt(ctx, peersDir, dir, stderr))
+	}
 
 	scenarios := p.scenarios()
 	cells := map[string]map[string]*cell{} // figure → implementation → values
@@ -241,7 +260,7 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 				if err != nil {
 					fmt.Fprintf(stderr, "  %s, scenario %c: %v\n", im.name, s.id, err)
 					fail(s, im.name, "failed: "+firstLine(err.Error()))
-					if !im.peer {
+					if im.name == ct.name {
 						failed, keep = true, true
 					}
 					if ctx.Err() != nil {
@@ -259,7 +278,10 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 		}
 	}
 
-	fmt.Fprintf(stdout, "coldtransfer and its peers side by side: each bot binary against fake Slack (Socket Mode) and fake Plivo on loopback\n")
+	fmt.Fprintf(stdout, "coldtransfer side by side (%s): each bot binary against fake Slack (Socket Mode) and fake Plivo on loopback\n", names(impls))
+	if cfg.compare != "" {
+		fmt.Fprintf(stdout, "compare: %s\n", cfg.compare)
+	}
 	fmt.Fprintf(stdout, "machine: %s, %d CPUs, %s/%s, %s; load average %s at the start, %s at the end\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), load0, loadAvg())
 	fmt.Fprintf(stdout, "%d interleaved runs (each scenario, each implementation in turn, a fresh process each); median (min–max); lower is better\n", cfg.runs)
@@ -301,6 +323,27 @@ var peerRows = []peerRow{
 	{figRSSBusy, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. RSS, %d in flight", p.memoryN) }, "MB"},
 	{figRSSPeak, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. RSS peak, %d in flight (VmHWM)", p.memoryN) }, "MB"},
 	{"d " + figCPU, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. %d held: CPU per transfer", p.memoryN) }, "ms"},
+	{figFloorPlivoP50, 'f', func(scenarioParams) string { return "f. busy floor: envelope → Plivo request p50" }, "ms"},
+	{figFloorPlivoP99, 'f', func(scenarioParams) string { return "f. busy floor: envelope → Plivo request p99" }, "ms"},
+	{figFloorPlivoMax, 'f', func(scenarioParams) string { return "f. busy floor: envelope → Plivo request max" }, "ms"},
+	{figFloorReplyP50, 'f', func(scenarioParams) string { return "f. busy floor: envelope → thread reply p50" }, "ms"},
+	{figFloorReplyP99, 'f', func(scenarioParams) string { return "f. busy floor: envelope → thread reply p99" }, "ms"},
+	{figFloorReplyMax, 'f', func(scenarioParams) string { return "f. busy floor: envelope → thread reply max" }, "ms"},
+	{figFloorMarkP50, 'f', func(scenarioParams) string { return "f. busy floor: envelope → ✅ p50 (peers mark nothing)" }, "ms"},
+	{figFloorMarkP99, 'f', func(scenarioParams) string { return "f. busy floor: envelope → ✅ p99 (peers mark nothing)" }, "ms"},
+	{figFloorLost, 'f', func(p scenarioParams) string {
+		return fmt.Sprintf("f. busy floor: transfers without a thread reply (of %d)", len(p.floor.schedule()))
+	}, "count"},
+	{figFloor429, 'f', func(scenarioParams) string { return "f. busy floor: Slack's 429 answers" }, "count"},
+	{"f " + figCPU, 'f', func(scenarioParams) string { return "f. busy floor: CPU per transfer" }, "ms"},
+}
+
+func names(impls []impl) string {
+	ns := make([]string, len(impls))
+	for i, im := range impls {
+		ns[i] = im.name
+	}
+	return strings.Join(ns, ", ")
 }
 
 func printPeerTable(out io.Writer, impls []impl, cells map[string]map[string]*cell, p scenarioParams) {
@@ -309,7 +352,7 @@ func printPeerTable(out io.Writer, impls []impl, cells map[string]map[string]*ce
 	for _, im := range impls {
 		header = append(header, im.name)
 	}
-	header = append(header, "coldtransfer ÷ best peer")
+	header = append(header, "coldtransfer ÷ best other")
 	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
 	for _, r := range peerRows {
 		if !strings.ContainsRune(p.only, rune(r.scenario)) {
@@ -328,16 +371,25 @@ func printPeerTable(out io.Writer, impls []impl, cells map[string]map[string]*ce
 				continue
 			}
 			med := median(c.values)
-			line = append(line, spread(c.values))
+			if r.unit == "count" {
+				line = append(line, countSpread(c.values))
+			} else {
+				line = append(line, spread(c.values))
+			}
 			switch {
-			case !im.peer:
+			case im.name == impls[0].name:
 				ours = med
 			case best < 0 || med < best:
 				best = med
 			}
 		}
 		ratio := "—"
-		if ours >= 0 && best > 0 {
+		switch {
+		case ours == 0 && best == 0:
+			ratio = "equal"
+		case ours >= 0 && best == 0:
+			ratio = "behind"
+		case ours >= 0 && best > 0:
 			ratio = fmt.Sprintf("%.2f×", ours/best)
 			if ours <= best {
 				ratio += " leads"
@@ -365,6 +417,14 @@ func spread(vs []float64) string {
 		return num(vs[0])
 	}
 	return fmt.Sprintf("%s (%s–%s)", num(median(vs)), num(slices.Min(vs)), num(slices.Max(vs)))
+}
+
+// countSpread is spread for counts: whole numbers.
+func countSpread(vs []float64) string {
+	if len(vs) == 1 {
+		return fmt.Sprintf("%.0f", vs[0])
+	}
+	return fmt.Sprintf("%.0f (%.0f–%.0f)", median(vs), slices.Min(vs), slices.Max(vs))
 }
 
 // num renders a figure with precision to suit its size.

@@ -56,9 +56,10 @@ type Server struct {
 
 	seqTS, seqView, seqResp, seqTrigger, seqEnv, seqWS, seqPing atomic.Int64
 
-	web webState
-	sm  socketState
-	ack ackState
+	web   webState
+	sm    socketState
+	ack   ackState
+	floor floorState
 }
 
 // New starts a fake Slack on 127.0.0.1. Close it when done.
