@@ -36,6 +36,8 @@ type APIConfig struct {
 type API struct {
 	client *slack.Client
 	http   *retryingDoer
+	url    string // Web API base URL, ending with "/"
+	token  string // bot token, for the calls made without slack-go (post.go)
 }
 
 // NewAPI returns a Web API client for cfg.
@@ -65,7 +67,9 @@ func NewAPI(cfg APIConfig) *API {
 			slack.OptionAppLevelToken(cfg.AppToken),
 			slack.OptionHTTPClient(doer),
 		),
-		http: doer,
+		http:  doer,
+		url:   cfg.URL,
+		token: cfg.BotToken,
 	}
 }
 

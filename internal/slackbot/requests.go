@@ -220,8 +220,7 @@ func (b *Bot) announce(j *job, status string) (string, error) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	text, blocks := announcement(j, status)
-	_, ts, err := b.api.client.PostMessageContext(ctx, j.channelID,
-		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	ts, err := b.api.postMessage(ctx, chatMessage{Channel: j.channelID, Text: text, Blocks: blocks})
 	if err != nil {
 		return "", fmt.Errorf("announce transfer: %w", err)
 	}
@@ -244,8 +243,7 @@ func (b *Bot) transfer(j *job) outcome {
 func (b *Bot) reply(j *job, ts, text string) error {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	_, _, err := b.api.client.PostMessageContext(ctx, j.channelID,
-		slack.MsgOptionText(text, false), slack.MsgOptionTS(ts))
+	_, err := b.api.postMessage(ctx, chatMessage{Channel: j.channelID, ThreadTS: ts, Text: text})
 	if err != nil {
 		return fmt.Errorf("reply in thread: %w", err)
 	}
@@ -259,8 +257,7 @@ func (b *Bot) markAnnouncement(j *job, ts, status string) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	text, blocks := announcement(j, status)
-	if _, _, _, err := b.api.client.UpdateMessageContext(ctx, j.channelID, ts,
-		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+	if err := b.api.updateMessage(ctx, chatMessage{Channel: j.channelID, TS: ts, Text: text, Blocks: blocks}); err != nil {
 		b.log.Warn("announcement not marked", zap.String("channel", j.channelID), zap.String("ts", ts), zap.Error(err))
 	}
 }
