@@ -21,7 +21,7 @@ func TestChatMessages(t *testing.T) {
 	const token = "xoxb-1-post"
 	blocks := []slack.Block{slack.NewContextBlock("", mrkdwn("status <@U1> & co"))}
 	tests := []struct {
-		name    string
+		name  string
 		fail  *fakeslack.Failure
 		check func(t *testing.T, err error)
 	}{
