@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -158,10 +159,17 @@ func (b *bench) busyFloor(ctx context.Context, p floorParams) ([]row, error) {
 	}
 
 	floorCollect(w, ts)
+	// A transfer the bot gave up on is waited for forever: it counts, as
+	// never, so that a bot cannot look quick by dropping the slow ones.
 	toPlivo := durationsIf(ts, func(t *transfer) (time.Duration, bool) { return t.toPlivo.Sub(t.sent), !t.toPlivo.IsZero() })
 	replied := durationsIf(ts, func(t *transfer) (time.Duration, bool) { return t.replied.Sub(t.sent), t.replyOK })
 	marked := durationsIf(ts, func(t *transfer) (time.Duration, bool) { return t.marked.Sub(t.sent), !t.marked.IsZero() })
-	lost := len(ts) - len(replied)
+	reachedPlivo, lost := len(toPlivo), len(ts)-len(replied)
+	for _, ds := range []*[]time.Duration{&toPlivo, &replied, &marked} {
+		for len(*ds) < len(ts) {
+			*ds = append(*ds, never)
+		}
+	}
 	limited := w.slack.RateLimited()
 
 	b.figure(figFloorPlivoP50, percentile(toPlivo, 50))
@@ -179,13 +187,16 @@ func (b *bench) busyFloor(ctx context.Context, p floorParams) ([]row, error) {
 		b.figures[figFloor429] = float64(limited)
 	}
 	b.note("f: %d transfers in %d channels over %v; %d reached Plivo, %d got their thread reply; Slack answered 429 %d times",
-		len(ts), p.channels, p.duration, len(toPlivo), len(replied), limited)
+		len(ts), p.channels, p.duration, reachedPlivo, len(ts)-lost, limited)
 
-	pct := func(ds []time.Duration) string {
-		if len(ds) == 0 {
-			return "none"
+	wait := func(d time.Duration) string {
+		if d == never {
+			return "never"
 		}
-		return fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(ds, 50)), ms(percentile(ds, 99)), ms(percentile(ds, 100)))
+		return ms(d)
+	}
+	pct := func(ds []time.Duration) string {
+		return fmt.Sprintf("p50 %s, p99 %s, max %s", wait(percentile(ds, 50)), wait(percentile(ds, 99)), wait(percentile(ds, 100)))
 	}
 	name := fmt.Sprintf("f. busy floor (%d channels, a transfer per %v each, Slack %v–%v and %g msg/s/channel, Plivo %v)",
 		p.channels, p.every, p.minLatency, p.maxLatency, p.perSecond, p.plivo)
@@ -246,6 +257,9 @@ func floorCollect(w *world, ts []*transfer) {
 		}
 	}
 }
+
+// never is the wait for what never came.
+const never = time.Duration(math.MaxInt64)
 
 // durationsIf returns f's durations of the transfers for which it says ok.
 func durationsIf(ts []*transfer, f func(*transfer) (time.Duration, bool)) []time.Duration {

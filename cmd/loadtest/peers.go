@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,9 +49,14 @@ const (
 	figCPU = "CPU/transfer"
 )
 
-// figure keeps d, in milliseconds, under name when figures are kept.
+// figure keeps d, in milliseconds, under name when figures are kept; a
+// wait for what never came is +Inf.
 func (b *bench) figure(name string, d time.Duration) {
-	if b.figures != nil {
+	switch {
+	case b.figures == nil:
+	case d == never:
+		b.figures[name] = math.Inf(1)
+	default:
 		b.figures[name] = float64(d) / float64(time.Millisecond)
 	}
 }
@@ -398,8 +404,13 @@ func printPeerTable(out io.Writer, impls []impl, cells map[string]map[string]*ce
 		}
 		ratio := "—"
 		switch {
-		case ours == 0 && best == 0:
+		case ours < 0 || best < 0:
+		case math.IsInf(ours, 1) && math.IsInf(best, 1), ours == 0 && best == 0:
 			ratio = "equal"
+		case math.IsInf(best, 1):
+			ratio = "leads"
+		case math.IsInf(ours, 1):
+			ratio = "behind"
 		case ours >= 0 && best == 0:
 			ratio = "behind"
 		case ours >= 0 && best > 0:
@@ -443,6 +454,8 @@ func countSpread(vs []float64) string {
 // num renders a figure with precision to suit its size.
 func num(f float64) string {
 	switch {
+	case math.IsInf(f, 1):
+		return "never"
 	case f < 1:
 		return fmt.Sprintf("%.3f", f)
 	case f < 10:

@@ -39,15 +39,18 @@ type chatAnswer struct {
 	Metadata slack.ResponseMetadata `json:"response_metadata"`
 }
 
-// postMessage posts msg with chat.postMessage and returns its ts.
-func (a *API) postMessage(ctx context.Context, msg chatMessage) (string, error) {
-	ans, err := a.chat(ctx, "chat.postMessage", msg)
+// postMessage posts msg with chat.postMessage and returns its ts. prio
+// orders it among the channel's messages while Slack limits the channel
+// (lanes.go).
+func (a *API) postMessage(ctx context.Context, prio priority, msg chatMessage) (string, error) {
+	ans, err := a.chat(inLane(ctx, msg.Channel, prio), "chat.postMessage", msg)
 	return ans.TS, err
 }
 
-// updateMessage replaces the message msg.TS with chat.update.
+// updateMessage replaces the message msg.TS with chat.update, as a mark:
+// the least urgent of a channel's messages.
 func (a *API) updateMessage(ctx context.Context, msg chatMessage) error {
-	_, err := a.chat(ctx, "chat.update", msg)
+	_, err := a.chat(inLane(ctx, msg.Channel, prioMark), "chat.update", msg)
 	return err
 }
 

@@ -58,7 +58,7 @@ func TestChatMessages(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			ts, err := api.postMessage(ctx, chatMessage{Channel: "C1", ThreadTS: "1.2", Text: "hi <@U1> & co", Blocks: blocks})
+			ts, err := api.postMessage(ctx, prioReply, chatMessage{Channel: "C1", ThreadTS: "1.2", Text: "hi <@U1> & co", Blocks: blocks})
 			tt.check(t, err)
 			if err == nil && ts == "" {
 				t.Error("no ts returned for a posted message: the thread reply would have no parent")
@@ -98,7 +98,7 @@ func TestChatUpdate(t *testing.T) {
 	api := NewAPI(APIConfig{BotToken: "xoxb-1", AppToken: "xapp-1", URL: fs.APIURL()})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ts, err := api.postMessage(ctx, chatMessage{Channel: "C1", Text: "first"})
+	ts, err := api.postMessage(ctx, prioReply, chatMessage{Channel: "C1", Text: "first"})
 	if err != nil {
 		t.Fatal(err)
 	}

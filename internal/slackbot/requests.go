@@ -220,7 +220,7 @@ func (b *Bot) announce(j *job, status string) (string, error) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	text, blocks := announcement(j, status)
-	ts, err := b.api.postMessage(ctx, chatMessage{Channel: j.channelID, Text: text, Blocks: blocks})
+	ts, err := b.api.postMessage(ctx, prioAnnounce, chatMessage{Channel: j.channelID, Text: text, Blocks: blocks})
 	if err != nil {
 		return "", fmt.Errorf("announce transfer: %w", err)
 	}
@@ -243,7 +243,7 @@ func (b *Bot) transfer(j *job) outcome {
 func (b *Bot) reply(j *job, ts, text string) error {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	_, err := b.api.postMessage(ctx, chatMessage{Channel: j.channelID, ThreadTS: ts, Text: text})
+	_, err := b.api.postMessage(ctx, prioReply, chatMessage{Channel: j.channelID, ThreadTS: ts, Text: text})
 	if err != nil {
 		return fmt.Errorf("reply in thread: %w", err)
 	}
