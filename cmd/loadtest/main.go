@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 		peers    = flags.Bool("peers", false, "run coldtransfer and the peers (refbot, Bolt for JS) side by side, interleaved")
 		peersDir = flags.String("peers-dir", "", "the peers' `folder` (default ../shared/peers from the repository)")
-		compare  = flags.String("compare", "", "another coldtransfer `binary` to run side by side (e.g. before a change)")
+		compare  = flags.String("compare", "", "other coldtransfer `binaries` to run side by side, comma-separated (e.g. before a change)")
 		runs     = flags.Int("runs", 3, "-peers, -compare, -floor: rounds of every scenario for every implementation")
 		floor    = flags.Bool("floor", false, "run scenario f, the busy floor (as -only f), see busyfloor.go")
 	)

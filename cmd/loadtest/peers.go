@@ -126,7 +126,7 @@ type scenarioParams struct {
 type peersConfig struct {
 	peers       bool   // run refbot and the Bolt peer too
 	dir         string // the peers' folder; "" is ../shared/peers from the repository
-	compare     string // another coldtransfer binary to run beside it ("before"), or ""
+	compare     string // other coldtransfer binaries to run beside it ("before"), comma-separated, or ""
 	runs        int    // rounds: each runs every scenario once per implementation
 	bin         string // coldtransfer binary; "" builds ./cmd/bot
 	maxInFlight int
@@ -211,7 +211,9 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 	}
 	impls := []impl{ct}
 	if cfg.compare != "" {
-		impls = append(impls, impl{name: "compare", bin: cfg.compare})
+		for _, bin := range strings.Split(cfg.compare, ",") {
+			impls = append(impls, impl{name: filepath.Base(bin), bin: bin})
+		}
 	}
 	if cfg.peers {
 		peersDir, err := findPeers(ctx, cfg.dir)
@@ -279,7 +281,7 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 				if err != nil {
 					fmt.Fprintf(stderr, "  %s, scenario %c: %v\n", im.name, s.id, err)
 					fail(s, im.name, "failed: "+firstLine(err.Error()))
-					if im.name == ct.name {
+					if im.name == impls[0].name {
 						failed, keep = true, true
 					}
 					if ctx.Err() != nil {

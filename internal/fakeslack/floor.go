@@ -1,6 +1,8 @@
 package fakeslack
 
 import (
+	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -27,6 +29,8 @@ type Floor struct {
 	// rate applies; 0 means 1.
 	Burst int
 	// Seed makes the latencies reproducible; 0 is a seed like any other.
+	// The n-th call of a kind (method, channel, thread reply or not) waits
+	// the same in every run with the same seed.
 	Seed uint64
 }
 
@@ -36,7 +40,7 @@ type floorState struct {
 	mu      sync.Mutex
 	floor   Floor
 	on      bool
-	rnd     *rand.Rand
+	seen    map[string]int // calls so far by kind, for floorLatency
 	buckets map[string]*bucket
 	limited int // calls answered 429
 }
@@ -55,7 +59,7 @@ func (s *Server) SetFloor(f Floor) {
 	defer st.mu.Unlock()
 	st.floor = f
 	st.on = f != (Floor{})
-	st.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
+	st.seen = make(map[string]int)
 	st.buckets = make(map[string]*bucket)
 }
 
@@ -66,16 +70,28 @@ func (s *Server) RateLimited() int {
 	return s.floor.limited
 }
 
-// floorLatency is how long the next call waits, 0 without a floor.
-func (s *Server) floorLatency() time.Duration {
+// floorLatency is how long c waits, 0 without a floor. It is drawn from the
+// floor's seed and what the call is, its method, channel, whether it is a
+// thread reply, and how many such calls came before it, so that
+// implementations that make the same calls get the same latencies, whatever
+// else they do in between.
+func (s *Server) floorLatency(c Call) time.Duration {
 	st := &s.floor
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !st.on || st.floor.MaxLatency <= 0 {
 		return 0
 	}
+	kind := c.Method + "\x00" + c.Arg("channel")
+	if c.Arg("thread_ts") != "" {
+		kind += "\x00thread"
+	}
+	n := st.seen[kind]
+	st.seen[kind] = n + 1
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s\x00%d", st.floor.Seed, kind, n)
 	lo, hi := st.floor.MinLatency, max(st.floor.MaxLatency, st.floor.MinLatency)
-	return lo + time.Duration(st.rnd.Int64N(int64(hi-lo)+1))
+	return lo + time.Duration(rand.New(rand.NewPCG(h.Sum64(), 0)).Int64N(int64(hi-lo)+1))
 }
 
 // floorTake takes one message from the allowance of c's channel when c
@@ -109,10 +125,19 @@ func (s *Server) floorTake(c Call) (int, bool) {
 	return max(1, int(math.Ceil(wait))), false
 }
 
-// floorWait holds a call for the floor's latency; it reports false when
-// the client or the server went away first.
-func (s *Server) floorWait(r *http.Request) bool {
-	return s.delay(r, s.floorLatency())
+// floorWait holds c for the floor's latency, and then stamps it: that is
+// when Slack takes it. It reports false when the client or the server went
+// away first.
+func (s *Server) floorWait(r *http.Request, c *Call) bool {
+	d := s.floorLatency(*c)
+	if d <= 0 {
+		return true
+	}
+	if !s.delay(r, d) {
+		return false
+	}
+	c.Time = time.Now()
+	return true
 }
 
 // rateLimited answers a call past its channel's allowance as Slack does.

@@ -75,3 +75,43 @@ func TestFloorLatency(t *testing.T) {
 		t.Errorf("the message was recorded %v after the call, want after the %v latency: it is posted when the wait ends", c.Time.Sub(start), latency)
 	}
 }
+
+// TestFloorLatencyDependsOnTheCallOnly: the n-th call of a kind waits the
+// same on every server with the same seed, within the bounds, whatever
+// other calls come in between; so two bots making the same calls meet the
+// same Slack.
+func TestFloorLatencyDependsOnTheCallOnly(t *testing.T) {
+	floor := Floor{MinLatency: 100 * time.Millisecond, MaxLatency: 300 * time.Millisecond, Seed: 7}
+	post := func(ch, thread string) Call {
+		return Call{Method: "chat.postMessage", Form: map[string][]string{"channel": {ch}, "thread_ts": {thread}}}
+	}
+	a, b := New(Options{}), New(Options{})
+	defer a.Close()
+	defer b.Close()
+	a.SetFloor(floor)
+	b.SetFloor(floor)
+
+	var got [2][]time.Duration
+	for i, s := range []*Server{a, b} {
+		if i == 1 {
+			// Other calls in between, on b only.
+			s.floorLatency(post("C2", ""))
+			s.floorLatency(post("C1", "1.1"))
+			s.floorLatency(Call{Method: "chat.update", Form: map[string][]string{"channel": {"C1"}}})
+		}
+		for range 5 {
+			got[i] = append(got[i], s.floorLatency(post("C1", "")))
+		}
+	}
+	for n := range got[0] {
+		if got[0][n] != got[1][n] {
+			t.Errorf("announcement #%d in C1 waited %v on one server and %v on the other", n+1, got[0][n], got[1][n])
+		}
+		if got[0][n] < floor.MinLatency || got[0][n] > floor.MaxLatency {
+			t.Errorf("latency %v outside %v–%v", got[0][n], floor.MinLatency, floor.MaxLatency)
+		}
+	}
+	if got[0][0] == got[0][1] && got[0][1] == got[0][2] {
+		t.Errorf("every call waited %v: the latencies do not vary", got[0][0])
+	}
+}

@@ -346,10 +346,10 @@ var errInvalidJSON = errors.New("invalid JSON body")
 // serveAPI answers POST /api/{method} and records the call with its answer.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
-	if !s.floorWait(r) {
+	c, token, err := readCall(r, method)
+	if !s.floorWait(r, &c) {
 		return
 	}
-	c, token, err := readCall(r, method)
 	status, ans := http.StatusOK, object(nil)
 	switch {
 	case errors.Is(err, errInvalidJSON):
