@@ -104,6 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 		peers    = flags.Bool("peers", false, "run coldtransfer and the peers (refbot, Bolt for JS) side by side, interleaved")
 		peersDir = flags.String("peers-dir", "", "the peers' `folder` (default ../shared/peers from the repository)")
+		peersEnv = flags.String("peers-env", "", "`NAME=value,…` added to the peers' environment, e.g. GOMAXPROCS=1")
 		compare  = flags.String("compare", "", "other coldtransfer `binaries` to run side by side, comma-separated (e.g. before a change)")
 		runs     = flags.Int("runs", 3, "-peers, -compare, -floor: rounds of every scenario for every implementation")
 		floor    = flags.Bool("floor", false, "run scenario f, the busy floor (as -only f), see busyfloor.go")
@@ -120,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*only = "f"
 	}
 	if *peers || *compare != "" || strings.ContainsRune(*only, 'f') {
-		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *runs, *bin, *maxInFlight, *keep},
+		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *peersEnv, *runs, *bin, *maxInFlight, *keep},
 			scenarioParams{*only, *inflight, *probes, *probeInterval, *overheadN, *overheadConc, *overheadDelay,
 				*throughputN, *throughputDelay, *memoryN, *memoryHold, *settle, *floorParams}, stdout, stderr)
 	}

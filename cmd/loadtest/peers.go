@@ -127,6 +127,7 @@ type peersConfig struct {
 	peers       bool   // run refbot and the Bolt peer too
 	dir         string // the peers' folder; "" is ../shared/peers from the repository
 	compare     string // other coldtransfer binaries to run beside it ("before"), comma-separated, or ""
+	peersEnv    string // NAME=value,… added to the peers' environment (e.g. GOMAXPROCS=1), or ""
 	runs        int    // rounds: each runs every scenario once per implementation
 	bin         string // coldtransfer binary; "" builds ./cmd/bot
 	maxInFlight int
@@ -221,7 +222,8 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 			fmt.Fprintf(stderr, "loadtest: %v\n", err)
 			return 1
 		}
-		impls = append(impls, prepareRefbot(ctx, peersDir, dir, stderr), prepareBolt(ctx, peersDir, dir, stderr))
+		env := strings.FieldsFunc(cfg.peersEnv, func(r rune) bool { return r == ',' })
+		impls = append(impls, prepareRefbot(ctx, peersDir, dir, env, stderr), prepareBolt(ctx, peersDir, dir, env, stderr))
 	}
 
 	scenarios := p.scenarios()
@@ -306,6 +308,9 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 	fmt.Fprintf(stdout, "machine: %s, %d CPUs, %s/%s, %s; load average %s at the start, %s at the end\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), load0, loadAvg())
 	fmt.Fprintf(stdout, "%d interleaved runs (each scenario, each implementation in turn, a fresh process each); median (min–max); lower is better\n", cfg.runs)
+	if cfg.peersEnv != "" {
+		fmt.Fprintf(stdout, "peers' environment: %s\n", cfg.peersEnv)
+	}
 	fmt.Fprintf(stdout, "all: LOG_LEVEL=warn; coldtransfer: MAX_IN_FLIGHT=%d (≥ the largest burst, so it refuses nothing: the peers have no bound)", maxInFlight)
 	if env := runtimeEnv(); env != nil {
 		fmt.Fprintf(stdout, ", %s", strings.Join(env, " "))
@@ -521,8 +526,9 @@ func findPeers(ctx context.Context, dir string) (string, error) {
 	return "", fmt.Errorf("no ../shared/peers above %s: give -peers-dir", root)
 }
 
-// prepareRefbot builds refbot (a module of its own) into dir.
-func prepareRefbot(ctx context.Context, peersDir, dir string, stderr io.Writer) impl {
+// prepareRefbot builds refbot (a module of its own) into dir; with env, it
+// runs through a start script that sets env and execs it.
+func prepareRefbot(ctx context.Context, peersDir, dir string, env []string, stderr io.Writer) impl {
 	im := impl{name: "refbot", peer: true}
 	src := filepath.Join(peersDir, "refbot")
 	if _, err := os.Stat(filepath.Join(src, "go.mod")); err != nil {
@@ -540,14 +546,40 @@ func prepareRefbot(ctx context.Context, peersDir, dir string, stderr io.Writer) 
 		return im
 	}
 	im.bin = bin
+	if len(env) > 0 {
+		script, err := startScript(filepath.Join(dir, "refbot.sh"), env, bin)
+		if err != nil {
+			im.bin, im.why = "", "start script: "+err.Error()
+			return im
+		}
+		im.bin = script
+	}
 	return im
+}
+
+// startScript writes a shell script at path that execs argv with env added
+// to its environment (exec: the process the load test measures is argv's).
+func startScript(path string, env []string, argv ...string) (string, error) {
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\nexec")
+	if len(env) > 0 {
+		b.WriteString(" /usr/bin/env")
+		for _, kv := range env {
+			b.WriteString(" " + shellQuote(kv))
+		}
+	}
+	for _, a := range argv {
+		b.WriteString(" " + shellQuote(a))
+	}
+	b.WriteString("\n")
+	return path, os.WriteFile(path, []byte(b.String()), 0o755)
 }
 
 // prepareBolt copies the Bolt peer into dir (its folder may be read-only),
 // installs its locked dependencies with npm ci, and writes a start script
 // that execs node, so that the process the load test measures is node
 // itself. Without node or npm, or when npm ci fails, it says why.
-func prepareBolt(ctx context.Context, peersDir, dir string, stderr io.Writer) impl {
+func prepareBolt(ctx context.Context, peersDir, dir string, env []string, stderr io.Writer) impl {
 	im := impl{name: "Bolt for JS", peer: true}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -579,9 +611,8 @@ func prepareBolt(ctx context.Context, peersDir, dir string, stderr io.Writer) im
 	}
 	// The bot's environment has no PATH: name node by its full path. The
 	// load test's arguments (-env-file …) are not for node.
-	start := filepath.Join(app, "start.sh")
-	script := fmt.Sprintf("#!/bin/sh\nexec %s %s\n", shellQuote(node), shellQuote(filepath.Join(app, "app.js")))
-	if err := os.WriteFile(start, []byte(script), 0o755); err != nil {
+	start, err := startScript(filepath.Join(app, "start.sh"), env, node, filepath.Join(app, "app.js"))
+	if err != nil {
 		im.why = "start script: " + err.Error()
 		return im
 	}
