@@ -96,15 +96,13 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		return
 	}
 	b.seen.add(now, keys...)
-	b.ack(evt.Request, nil)
-	go func() {
-		defer b.finish()
+	b.ackThenRun(evt.Request, func() {
 		if parsed.kind == commandModal {
 			b.openModal(j, cmd.TriggerID)
 		} else {
 			b.run(j)
 		}
-	}()
+	})
 }
 
 // onInteraction answers form submissions. Invalid input is answered in the
@@ -137,11 +135,7 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 		return
 	}
 	b.seen.add(now, keys...)
-	b.ack(evt.Request, nil)
-	go func() {
-		defer b.finish()
-		b.run(j)
-	}()
+	b.ackThenRun(evt.Request, func() { b.run(j) })
 }
 
 // slackCtx bounds one Web API call of an in-flight request.
