@@ -8,10 +8,12 @@
 // websocket, and the Web API) and a fakeplivo server, runs the bot binary
 // as a child process pointed at them (SLACK_API_URL, PLIVO_PHLO_URL, tokens
 // and ids the fakes accept, one supervisor allowed by id so that no group
-// lookup happens, LOG_LEVEL=warn, a nonexistent -env-file and none of the
-// caller's environment but GOGC, GOMEMLIMIT, GOMAXPROCS and GODEBUG, which
-// pass through to try them), waits for the socket, and drives /transfer
-// commands with distinct numbers. Every figure comes from the fakes' own
+// lookup happens, no per-requester rate (TRANSFER_RATE_PER_USER=0),
+// LOG_LEVEL=warn, a nonexistent -env-file and none of the caller's
+// environment but GOGC, GOMEMLIMIT, GOMAXPROCS and GODEBUG, which pass
+// through to try them), waits for the socket, and drives /transfer commands
+// with distinct numbers, each of a call of its own (the bot takes one
+// transfer per call). Every figure comes from the fakes' own
 // records: when an envelope was written and its ack read, when each Web API
 // call and Plivo request arrived.
 //
@@ -63,6 +65,22 @@
 //
 // -bot runs a binary built elsewhere instead, e.g. a scratch copy with a
 // change to compare, or with profiling added.
+//
+// -peers runs the same scenarios for coldtransfer and its two peers in
+// ../shared/peers (refbot, built from its own module; the Bolt for JS bot,
+// installed with npm ci in a temporary copy where node is present),
+// interleaved over -runs rounds, and prints one table: each figure per
+// implementation, with CPU time per transfer from /proc/<pid>/stat, and
+// coldtransfer's ratio to the best peer (peers.go). -compare BIN adds
+// another coldtransfer build as a column (before and after a change).
+// -redis and -metrics apply to the coldtransfer builds only: with -redis
+// each runs as two replicas (RSS per replica, CPU summed over both).
+//
+// -floor runs scenario f, the busy floor (busyfloor.go): Slack answers in
+// 100–300 ms and takes about one message per second per channel (HTTP 429
+// with Retry-After past it), a few channels get transfers at random, and
+// the figures are what a supervisor waits for: envelope → Plivo request
+// and envelope → thread reply. It combines with -peers and -compare.
 package main
 
 import (
@@ -112,13 +130,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		memoryN    = flags.Int("memory", 1000, "d: transfers in flight")
 		memoryHold = flags.Duration("memory-hold", 3*time.Second, "d: how long the fake Plivo holds each")
 		settle     = flags.Duration("settle", 500*time.Millisecond, "d: wait after connect before reading idle memory")
+
+		peers    = flags.Bool("peers", false, "run coldtransfer and the peers (refbot, Bolt for JS) side by side, interleaved")
+		peersDir = flags.String("peers-dir", "", "the peers' `folder` (default ../shared/peers from the repository)")
+		peersEnv = flags.String("peers-env", "", "`NAME=value,…` added to the peers' environment, e.g. GOMAXPROCS=1")
+		compare  = flags.String("compare", "", "other coldtransfer `binaries` to run side by side, comma-separated (e.g. before a change)")
+		runs     = flags.Int("runs", 3, "-peers, -compare, -floor: rounds of every scenario for every implementation")
+		floor    = flags.Bool("floor", false, "run scenario f, the busy floor (as -only f), see busyfloor.go")
 	)
+	floorParams := floorFlags(flags)
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
 	if *inflight < 1 || *probes < 1 || *overheadN < 1 || *overheadConc < 1 || *throughputN < 1 || *memoryN < 1 || *costRuns < 1 {
 		fmt.Fprintln(stderr, "loadtest: counts must be at least 1")
 		return 2
+	}
+	if *floor && !strings.ContainsRune(*only, 'f') {
+		*only = "f"
+	}
+	if *redisMode {
+		if err := redistest.Installed(); err != nil {
+			fmt.Fprintf(stderr, "loadtest: -redis: %v\n", err)
+			return 1
+		}
+	}
+	if *peers || *compare != "" || strings.ContainsRune(*only, 'f') {
+		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *peersEnv, *runs, *bin, *maxInFlight, *keep, *redisMode, *metricsOn},
+			scenarioParams{*only, *inflight, *probes, *probeInterval, *overheadN, *overheadConc, *overheadDelay,
+				*throughputN, *throughputDelay, *memoryN, *memoryHold, *settle, *floorParams}, stdout, stderr)
 	}
 	began := time.Now()
 
@@ -129,10 +169,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	b := &bench{bin: *bin, dir: dir, maxInFlight: *maxInFlight, keep: *keep, replicas: 1, metrics: *metricsOn}
 	if *redisMode {
-		if err := redistest.Installed(); err != nil {
-			fmt.Fprintf(stderr, "loadtest: -redis: %v\n", err)
-			return 1
-		}
 		b.replicas, b.redis = 2, true
 	}
 	defer func() {

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -197,7 +193,7 @@ func ownAckRow(h histogram, replicas int) row {
 type costRun struct {
 	ackP50, ackP99   time.Duration // as the fake Slack timed them
 	idle, busy, peak int64         // kB: VmRSS idle and with d's transfers in flight; VmHWM once they are done
-	cpu              time.Duration // the bot's CPU time, start to the end of d's transfers
+	cpu              time.Duration // the bot's CPU time, connect to the end of d's transfers
 }
 
 // metricsCost (scenario e) runs scenarios a and d `runs` times with metrics
@@ -240,11 +236,11 @@ func (b *bench) metricsCost(ctx context.Context, runs, held, probes int, interva
 		per = fmt.Sprintf(" (mean of %d replicas)", b.replicas)
 	}
 	cmpMs := func(f func(costRun) time.Duration) string {
-		a, b := median(off, f), median(on, f)
+		a, b := medianRun(off, f), medianRun(on, f)
 		return fmt.Sprintf("%s → %s (%+.0f%%)", ms(a), ms(b), change(float64(a), float64(b)))
 	}
 	cmpMB := func(f func(costRun) int64) string {
-		a, b := median(off, f), median(on, f)
+		a, b := medianRun(off, f), medianRun(on, f)
 		return fmt.Sprintf("%s → %s (%+.1f MB)", mb(a), mb(b), float64(b-a)/1024)
 	}
 	return []row{
@@ -253,7 +249,7 @@ func (b *bench) metricsCost(ctx context.Context, runs, held, probes int, interva
 		{scenario: label + "VmRSS idle" + per, figure: cmpMB(func(r costRun) int64 { return r.idle })},
 		{scenario: label + fmt.Sprintf("VmRSS, %d in flight%s", memN, per), figure: cmpMB(func(r costRun) int64 { return r.busy })},
 		{scenario: label + fmt.Sprintf("VmHWM, %d in flight then answered%s", memN, per), figure: cmpMB(func(r costRun) int64 { return r.peak })},
-		{scenario: label + fmt.Sprintf("bot CPU time, start + %d transfers (d)%s", memN, per), figure: cmpMs(func(r costRun) time.Duration { return r.cpu })},
+		{scenario: label + fmt.Sprintf("bot CPU time, connect → %d transfers done (d)%s", memN, per), figure: cmpMs(func(r costRun) time.Duration { return r.cpu })},
 	}, nil
 }
 
@@ -266,8 +262,8 @@ func mean[T any, V ~int64](xs []T, f func(T) V) V {
 	return sum / V(len(xs))
 }
 
-// median is the median of f over rs.
-func median[V ~int64](rs []costRun, f func(costRun) V) V {
+// medianRun is the median of f over rs.
+func medianRun[V ~int64](rs []costRun, f func(costRun) V) V {
 	vs := make([]V, len(rs))
 	for i, r := range rs {
 		vs[i] = f(r)
@@ -297,31 +293,3 @@ func metricsMode(on bool) string {
 	}
 	return "off (no HEALTH_ADDR)"
 }
-
-// cpuTime is the CPU time the bot has used so far, user and system, all
-// its threads (/proc/<pid>/stat; the kernel counts it in clock ticks,
-// 10 ms on most Linux systems).
-func (bp *botProc) cpuTime() (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", bp.cmd.Process.Pid))
-	if err != nil {
-		return 0, fmt.Errorf("read the bot's CPU time: %w", err)
-	}
-	// The command name, field 2, is in parentheses and may hold spaces:
-	// count from the last ')'. utime and stime are fields 14 and 15.
-	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-	if len(fields) < 13 {
-		return 0, errors.New("read the bot's CPU time: /proc/<pid>/stat is too short")
-	}
-	var ticks int64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("read the bot's CPU time: %w", err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
-}
-
-// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on Linux.
-const clockTicks = 100

@@ -14,7 +14,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
-	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 )
 
 // waitTimeout bounds each wait on the bot: generous, so that only a hung or
@@ -45,12 +44,16 @@ type bench struct {
 	replicas    int          // bot processes per scenario (-redis: 2)
 	redis       bool         // the bots share a redis-server (-redis)
 	metrics     bool         // run the bots with HEALTH_ADDR, and so with their metrics
+
+	peer    bool               // a peer bot (-peers): it never marks the announcement
+	figures map[string]float64 // raw figures by name, kept for -peers (nil: not kept)
+	cpu     time.Duration      // the bots' CPU time since connect, over the last scenario
 }
 
 // start starts a scenario's world: one bot, or with -redis the replicas
 // and their redis-server.
 func (b *bench) start(ctx context.Context, name string) (*world, error) {
-	return startWorldOf(ctx, worldConfig{bin: b.bin, dir: b.dir, name: name, maxInFlight: b.maxInFlight,
+	return startWorld(ctx, worldConfig{bin: b.bin, dir: b.dir, name: name, maxInFlight: b.maxInFlight,
 		replicas: b.replicas, redis: b.redis, metrics: b.metrics})
 }
 
@@ -62,6 +65,7 @@ func (b *bench) note(format string, args ...any) {
 // fakes recorded it.
 type transfer struct {
 	to   string // destination number, unique in the run
+	from string // the agent's call (trigger_source), unique too: one transfer per call
 	sent time.Time
 	env  string // envelope id
 
@@ -74,12 +78,22 @@ type transfer struct {
 	marked     time.Time // chat.update of the announcement arrived: the bot is done
 }
 
-// send sends one /transfer to a number of its own.
+// newTransfer returns a transfer to a number of its own, of a call of its
+// own (the bot takes one transfer per call).
+func (b *bench) newTransfer() *transfer {
+	n := b.seq.Add(1)
+	return &transfer{to: fmt.Sprintf("+1415555%06d", n), from: fmt.Sprintf("+1415666%06d", n)}
+}
+
+// command is t's /transfer text.
+func (t *transfer) command() string { return t.to + " from " + t.from }
+
+// send sends one /transfer.
 func (b *bench) send(ctx context.Context, w *world) (*transfer, error) {
-	t := &transfer{to: fmt.Sprintf("+1415555%06d", b.seq.Add(1))}
+	t := b.newTransfer()
 	t.sent = time.Now()
 	env, err := w.slack.SendSlashCommand(ctx, slack.SlashCommand{
-		UserID: requester, ChannelID: channel, Text: t.to + " from " + agent,
+		UserID: requester, ChannelID: channel, Text: t.command(),
 	})
 	t.env = env.EnvelopeID
 	return t, err
@@ -108,7 +122,7 @@ func checkAcks(ctx context.Context, w *world, ts []*transfer) error {
 		if err != nil {
 			return err
 		}
-		if ack.Payload != nil {
+		if answeredInAck(ack.Payload) {
 			refused++
 		}
 	}
@@ -119,10 +133,14 @@ func checkAcks(ctx context.Context, w *world, ts []*transfer) error {
 }
 
 // waitDone waits until the bot has marked n announcements, its last step
-// of a transfer.
-func waitDone(ctx context.Context, w *world, n int) error {
+// of a transfer (a peer's last step is the thread reply).
+func (b *bench) waitDone(ctx context.Context, w *world, n int) error {
 	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
+	if b.peer {
+		_, err := w.slack.WaitCalls(ctx, "chat.postMessage", 2*n) // announcement + reply each
+		return err
+	}
 	_, err := w.slack.WaitCalls(ctx, "chat.update", n)
 	return err
 }
@@ -180,7 +198,7 @@ func collect(ctx context.Context, w *world, ts []*transfer) error {
 			problems = append(problems, fmt.Sprintf("%d %s", n, what))
 		}
 	}
-	check("acked with a message (busy?)", func(t *transfer) bool { return t.ackPayload != nil })
+	check("acked with a message (busy?)", func(t *transfer) bool { return answeredInAck(t.ackPayload) })
 	check("not announced", func(t *transfer) bool { return t.announced.IsZero() })
 	check("never reached Plivo", func(t *transfer) bool { return t.toPlivo.IsZero() })
 	check("without a successful thread reply", func(t *transfer) bool { return !t.replyOK })
@@ -203,10 +221,13 @@ func stages(ts []*transfer, delay time.Duration) string {
 		{fmt.Sprintf("Plivo request→thread reply − %v", delay), func(t *transfer) time.Duration { return t.replied.Sub(t.toPlivo) - delay }},
 		{"thread reply→chat.update", func(t *transfer) time.Duration { return t.marked.Sub(t.replied) }},
 	}
-	parts := make([]string, len(steps))
+	parts := make([]string, 0, len(steps))
 	for i, s := range steps {
+		if i == len(steps)-1 && count(ts, func(t *transfer) bool { return t.marked.IsZero() }) > 0 {
+			break // a peer marks nothing
+		}
 		ds := durations(ts, s.f)
-		parts[i] = fmt.Sprintf("%s %s/%s", s.name, ms(percentile(ds, 50)), ms(percentile(ds, 99)))
+		parts = append(parts, fmt.Sprintf("%s %s/%s", s.name, ms(percentile(ds, 50)), ms(percentile(ds, 99))))
 	}
 	return "(p50/p99) " + strings.Join(parts, ", ")
 }
@@ -261,6 +282,9 @@ func (b *bench) ackLatency(ctx context.Context, held, probes int, interval time.
 		return nil, err
 	}
 	p99 := percentile(r.lat, 99)
+	b.figure(figAckP50, percentile(r.lat, 50))
+	b.figure(figAckP99, p99)
+	b.figure(figAckMax, percentile(r.lat, 100))
 	rows := []row{{
 		scenario: fmt.Sprintf("a. ack of /transfer, %d in flight (%d sent at 1 per %v)", held, probes, interval),
 		figure:   fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(r.lat, 50)), ms(p99), ms(percentile(r.lat, 100))),
@@ -329,7 +353,7 @@ func (b *bench) measureAcks(ctx context.Context, held, probes int, interval time
 	if err != nil {
 		return r, err
 	}
-	if err := waitDone(ctx, w, held+probes); err != nil {
+	if err := b.waitDone(ctx, w, held+probes); err != nil {
 		return r, err
 	}
 	if err := collect(ctx, w, append(slices.Clone(heldTs), probeTs...)); err != nil {
@@ -371,8 +395,7 @@ func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Dur
 		}
 		wctx, cancel := context.WithTimeout(ctx, waitTimeout)
 		defer cancel()
-		_, err = w.slack.WaitCall(wctx, "chat.update", func(c fakeslack.Call) bool { return strings.Contains(c.Arg("text"), t.to) })
-		return t, err
+		return t, b.waitOne(wctx, w, t)
 	}
 	const warmup = 10
 	for range warmup {
@@ -408,6 +431,8 @@ func (b *bench) overhead(ctx context.Context, n, concurrency int, delay time.Dur
 
 	over := durations(ts, func(t *transfer) time.Duration { return t.replied.Sub(t.sent) - delay })
 	p50 := percentile(over, 50)
+	b.figure(figOverheadP50, p50)
+	b.figure(figOverheadP99, percentile(over, 99))
 	b.note("b: where the time goes: %s", stages(ts, delay))
 	return []row{{
 		scenario: fmt.Sprintf("b. overhead envelope→thread reply − Plivo delay (%d transfers, %d at a time, Plivo %v)", n, concurrency, delay),
@@ -437,7 +462,7 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 	if err := checkAcks(ctx, w, ts); err != nil {
 		return nil, err
 	}
-	if err := waitDone(ctx, w, n); err != nil {
+	if err := b.waitDone(ctx, w, n); err != nil {
 		return nil, err
 	}
 	if err := collect(ctx, w, ts); err != nil {
@@ -450,6 +475,8 @@ func (b *bench) throughput(ctx context.Context, n int, delay time.Duration) ([]r
 		n, ms(sentIn), ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(spread))
 	b.note("c: where the time goes: %s", stages(ts, delay))
 	limit := delay + time.Second
+	b.figure(figBurstTotal, total)
+	b.figure(figBurstAckP99, percentile(lat, 99))
 	return []row{{
 		scenario: fmt.Sprintf("c. %d transfers against a %v Plivo: first sent → last reply", n, delay),
 		figure:   ms(total),
@@ -483,6 +510,9 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 	}
 	rss := func(m memory) int64 { return m.RSS }
 	peak := func(m memory) int64 { return m.Peak }
+	b.figureKB(figRSSIdle, mean(idle, rss)) // with replicas, per replica
+	b.figureKB(figRSSBusy, mean(busy, rss))
+	b.figureKB(figRSSPeak, mean(done, peak))
 	idleFig, idleOK := figure(idle, rss, idleLimit)
 	busyFig, _ := figure(busy, rss, 0)
 	peakFig, peakOK := figure(done, peak, peakLimit)
@@ -508,7 +538,8 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 }
 
 // memoryRun is what measureMemory read of each bot, in order: idle, with n
-// in flight, and once they are done; and the CPU time each had used by then.
+// in flight, and once they are done; and the CPU time each had used by then
+// since it connected.
 type memoryRun struct {
 	idle, busy, done []memory
 	cpu              []time.Duration
@@ -546,14 +577,14 @@ func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Dura
 	if err != nil {
 		return m, err
 	}
-	if err := waitDone(ctx, w, n); err != nil {
+	if err := b.waitDone(ctx, w, n); err != nil {
 		return m, err
 	}
 	done, err := w.memories()
 	if err != nil {
 		return m, err
 	}
-	cpu, err := perBot(w, (*botProc).cpuTime)
+	cpu, err := perBot(w, (*botProc).cpuSinceConnect)
 	if err != nil {
 		return m, err
 	}
@@ -570,6 +601,7 @@ func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Dura
 // finish stops the bot and notes anything it logged: at LOG_LEVEL=warn a
 // clean run logs nothing.
 func (b *bench) finish(w *world) {
+	b.cpu = w.cpuSinceConnect()
 	if err := w.stop(); err != nil {
 		b.note("%v", err)
 		b.keep = true

@@ -33,7 +33,6 @@ const (
 	nodeID         = "66666666-7777-4888-9999-aaaaaaaaaaaa"
 	requester      = "ULOADTEST1"
 	channel        = "CLOADTEST1"
-	agent          = "+14152223333" // trigger_source of every transfer
 )
 
 // goTool returns the go command of the toolchain that built this program,
@@ -94,6 +93,8 @@ type botProc struct {
 	// healthAddr is the bot's HEALTH_ADDR, where its /metrics are; "" when
 	// it runs without (and so without metrics).
 	healthAddr string
+
+	cpuAtConnect time.Duration // the bot's CPU time (utime+stime) once connected
 }
 
 // worldConfig says how to start a world: one bot, or with redis set,
@@ -106,15 +107,9 @@ type worldConfig struct {
 	metrics        bool // give each bot a HEALTH_ADDR of its own, which turns its metrics on
 }
 
-// startWorld starts the fakes and the bot binary, and waits until the bot
-// holds a Socket Mode connection. name labels the bot's log file in dir.
-func startWorld(ctx context.Context, bin, dir, name string, maxInFlight int) (*world, error) {
-	return startWorldOf(ctx, worldConfig{bin: bin, dir: dir, name: name, maxInFlight: maxInFlight, replicas: 1})
-}
-
-// startWorldOf starts the fakes, a redis-server if asked, and the bot
+// startWorld starts the fakes, a redis-server if asked, and the bot
 // processes one after the other, each connected before the next starts.
-func startWorldOf(ctx context.Context, wc worldConfig) (*world, error) {
+func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 	w := &world{
 		slack: fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken}),
 		plivo: fakeplivo.New(plivoAuthID, plivoAuthToken),
@@ -130,6 +125,7 @@ func startWorldOf(ctx context.Context, wc worldConfig) (*world, error) {
 		"PLIVO_PHLO_URL=" + w.plivo.URL(),
 		"PLIVO_TIMEOUT=30s", // longer than any delay the scenarios give the fake
 		"TRANSFER_ALLOWED_USERS=" + requester,
+		"TRANSFER_RATE_PER_USER=0", // one requester sends every transfer
 		"MAX_IN_FLIGHT=" + strconv.Itoa(wc.maxInFlight),
 		"LOG_LEVEL=warn",
 	}
@@ -202,6 +198,7 @@ func startBot(ctx context.Context, bin, dir, name string, env []string, fs *fake
 		bp.stop()
 		return nil, fmt.Errorf("%w\n%s", err, bp.logTail(20))
 	}
+	bp.cpuAtConnect, _ = bp.cpuTime()
 	return bp, nil
 }
 

@@ -84,6 +84,7 @@ type Server struct {
 	sm    socketState
 	ack   ackState
 	route router
+	floor floorState
 }
 
 // New starts a fake Slack on 127.0.0.1. Close it when done.

@@ -347,6 +347,9 @@ var errInvalidJSON = errors.New("invalid JSON body")
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
 	c, token, err := readCall(r, method)
+	if !s.floorWait(r, &c) {
+		return
+	}
 	status, ans := http.StatusOK, object(nil)
 	switch {
 	case errors.Is(err, errInvalidJSON):
@@ -356,6 +359,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case !s.tokenOK(method, token):
 		ans = slackError("invalid_auth")
 	default:
+		if retryAfter, ok := s.floorTake(c); !ok {
+			status, ans = rateLimited(w, retryAfter)
+			break
+		}
 		if f, ok := s.nextFailure(method); ok && f.Delay > 0 {
 			// Recorded as it arrives, so a test can wait for a hanging call.
 			s.record(c)

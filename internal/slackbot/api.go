@@ -40,6 +40,8 @@ type APIConfig struct {
 type API struct {
 	client *slack.Client
 	http   *retryingDoer
+	url    string // Web API base URL, ending with "/"
+	token  string // bot token, for the calls made without slack-go (post.go)
 }
 
 // NewAPI returns a Web API client for cfg.
@@ -61,6 +63,7 @@ func NewAPI(cfg APIConfig) *API {
 		maxRetryAfter: 30 * time.Second,
 		metrics:       cfg.Metrics,
 		apiURL:        parseAPIURL(cfg.URL),
+		lanes:         newChannelLanes(channelPace, channelQuiet, channelBurst),
 	}
 	if doer.baseDelay <= 0 {
 		doer.baseDelay = 250 * time.Millisecond
@@ -71,7 +74,9 @@ func NewAPI(cfg APIConfig) *API {
 			slack.OptionAppLevelToken(cfg.AppToken),
 			slack.OptionHTTPClient(doer),
 		),
-		http: doer,
+		http:  doer,
+		url:   cfg.URL,
+		token: cfg.BotToken,
 	}
 }
 
@@ -197,6 +202,7 @@ func (a *API) respond(ctx context.Context, responseURL, text string) error {
 // both.
 type retryingDoer struct {
 	client        *http.Client
+	lanes         *channelLanes // channels Slack refused messages in lately; nil: none held
 	maxAttempts   int
 	baseDelay     time.Duration
 	maxDelay      time.Duration
@@ -211,16 +217,31 @@ type retryingDoer struct {
 // cannot be sent again.
 func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 && req.GetBody != nil {
+	turn := d.lanes.turn(ctx) // nil unless the request posts in a channel (lanes.go)
+	for attempt, sent := 1, false; ; attempt++ {
+		if sent && req.GetBody != nil {
 			body, err := req.GetBody()
 			if err != nil {
 				return nil, err
 			}
 			req.Body = body
 		}
+		if err := turn.wait(ctx); err != nil {
+			return nil, err
+		}
 		resp, err := d.client.Do(req)
 		d.count(req, resp, err)
+		sent = true
+		if req.GetBody != nil && turn.refused(resp) {
+			// A 429 in a channel: the channel's lane says when to try again,
+			// most urgent message first; it is not an attempt.
+			if deadline, ok := ctx.Deadline(); ok && turn.nextSlot().After(deadline) {
+				return resp, err
+			}
+			resp.Body.Close()
+			attempt--
+			continue
+		}
 		wait, retry := d.retryAfter(attempt, resp, err)
 		if !retry || ctx.Err() != nil || (req.Body != nil && req.GetBody == nil) {
 			return resp, err

@@ -62,7 +62,23 @@ type auditEntry struct {
 
 // audit writes the entry's `transfer` line. A result that could not be
 // posted in the thread is logged at error level, so that it is not lost.
+// The fields are built only when the line is written at the logger's level.
 func (b *Bot) audit(e *auditEntry) {
+	level := zapcore.InfoLevel
+	switch {
+	case e.replyErr != nil:
+		level = zapcore.ErrorLevel
+	case e.outcome != outcomeTransferred && e.outcome != outcomeDryRun:
+		level = zapcore.WarnLevel
+	}
+	if ce := b.log.Check(level, "transfer"); ce != nil {
+		ce.Write(auditFields(e)...)
+	}
+	b.metrics.Request(e.path, e.outcome)
+}
+
+// auditFields are the fields of the entry's `transfer` line.
+func auditFields(e *auditEntry) []zap.Field {
 	apiID, status := e.result.APIID, e.result.Status
 	errText, cause := e.problem, ""
 	if e.err != nil {
@@ -101,14 +117,8 @@ func (b *Bot) audit(e *auditEntry) {
 	if cause != "" {
 		fields = append(fields, zap.String("cause", cause))
 	}
-	level := zapcore.InfoLevel
-	switch {
-	case e.replyErr != nil:
-		level = zapcore.ErrorLevel
+	if e.replyErr != nil {
 		fields = append(fields, zap.String("reply_error", e.replyErr.Error()))
-	case e.outcome != outcomeTransferred && e.outcome != outcomeDryRun:
-		level = zapcore.WarnLevel
 	}
-	b.log.Log(level, "transfer", fields...)
-	b.metrics.Request(e.path, e.outcome)
+	return fields
 }

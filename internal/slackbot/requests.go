@@ -94,9 +94,7 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		}
 		return
 	}
-	b.ack(evt.Request, nil)
-	go func() {
-		defer b.finish()
+	b.ackThenRun(evt.Request, func() {
 		if !b.firstTime(evt.Request, "trigger", cmd.TriggerID) {
 			return
 		}
@@ -108,7 +106,7 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		default:
 			b.run(j)
 		}
-	}()
+	})
 }
 
 // onInteraction answers form submissions. Invalid input is answered in the
@@ -141,13 +139,11 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 		b.audit(j.entry(outcomeBusy))
 		return
 	}
-	b.ack(evt.Request, nil)
-	go func() {
-		defer b.finish()
+	b.ackThenRun(evt.Request, func() {
 		if b.firstTime(evt.Request, "view", cb.View.ID) {
 			b.run(j)
 		}
-	}()
+	})
 }
 
 // slackCtx bounds one Web API call of an in-flight request.
@@ -249,8 +245,7 @@ func (b *Bot) announce(j *job, status string) (string, error) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	text, blocks := announcement(j, status)
-	_, ts, err := b.api.client.PostMessageContext(ctx, j.channelID,
-		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	ts, err := b.api.postMessage(ctx, prioAnnounce, chatMessage{Channel: j.channelID, Text: text, Blocks: blocks})
 	if err != nil {
 		return "", fmt.Errorf("announce transfer: %w", err)
 	}
@@ -273,8 +268,7 @@ func (b *Bot) transfer(j *job) outcome {
 func (b *Bot) reply(j *job, ts, text string) error {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	_, _, err := b.api.client.PostMessageContext(ctx, j.channelID,
-		slack.MsgOptionText(text, false), slack.MsgOptionTS(ts))
+	_, err := b.api.postMessage(ctx, prioReply, chatMessage{Channel: j.channelID, ThreadTS: ts, Text: text})
 	if err != nil {
 		return fmt.Errorf("reply in thread: %w", err)
 	}
@@ -288,8 +282,7 @@ func (b *Bot) markAnnouncement(j *job, ts, status string) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	text, blocks := announcement(j, status)
-	if _, _, _, err := b.api.client.UpdateMessageContext(ctx, j.channelID, ts,
-		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+	if err := b.api.updateMessage(ctx, chatMessage{Channel: j.channelID, TS: ts, Text: text, Blocks: blocks}); err != nil {
 		b.log.Warn("announcement not marked", zap.String("channel", j.channelID), zap.String("ts", ts), zap.Error(err))
 	}
 }
