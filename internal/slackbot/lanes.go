@@ -62,6 +62,11 @@ type channelLanes struct {
 	pace, quiet time.Duration
 	burst       float64
 	held        atomic.Int32 // len(lanes): the fast path reads only this
+	// rtt is a moving average of channel messages' round trips. Slack
+	// counts a message when it arrives, about half a round trip after it
+	// is sent, so a lane lets a message go that much before its token is
+	// due.
+	rtt atomic.Int64
 
 	mu    sync.Mutex
 	lanes map[string]*lane
@@ -103,6 +108,7 @@ type laneTurn struct {
 	lanes    *channelLanes
 	info     laneInfo
 	deadline time.Time // set on the first wait: a retry keeps its place
+	sent     time.Time // when the last wait returned
 	ready    chan struct{}
 }
 
@@ -129,6 +135,7 @@ func (t *laneTurn) wait(ctx context.Context) error {
 	if t.deadline.IsZero() {
 		t.deadline = now.Add(allowance[t.info.prio])
 	}
+	t.sent = now
 	if l.held.Load() == 0 {
 		return nil
 	}
@@ -144,6 +151,7 @@ func (t *laneTurn) wait(ctx context.Context) error {
 
 	select {
 	case <-t.ready:
+		t.sent = time.Now()
 		return nil
 	case <-ctx.Done():
 	}
@@ -165,11 +173,21 @@ func (ln *lane) insert(t *laneTurn) {
 	ln.waiting = slices.Insert(ln.waiting, i, t)
 }
 
-// refused records a 429 answer to the request, if it is one: the channel
-// is held until Retry-After has passed. It reports whether the request
-// should wait for its turn again.
+// refused records Slack's answer to the request: its round trip, and if
+// it is a 429, that the channel is held until Retry-After has passed. It
+// reports whether the request should wait for its turn again.
 func (t *laneTurn) refused(resp *http.Response) bool {
-	if t == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+	if t == nil || resp == nil {
+		return false
+	}
+	if !t.sent.IsZero() {
+		rtt := time.Since(t.sent)
+		if old := t.lanes.rtt.Load(); old > 0 {
+			rtt = (7*time.Duration(old) + rtt) / 8
+		}
+		t.lanes.rtt.Store(int64(rtt))
+	}
+	if resp.StatusCode != http.StatusTooManyRequests {
 		return false
 	}
 	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
@@ -212,12 +230,13 @@ func (t *laneTurn) nextSlot() time.Time {
 func (l *channelLanes) dispatchLocked(channel string, ln *lane, now time.Time) {
 	ln.tokens = min(l.burst, ln.tokens+float64(now.Sub(ln.at))/float64(l.pace))
 	ln.at = now
+	lead := float64(min(time.Duration(l.rtt.Load()), l.pace)/2) / float64(l.pace) // at most half a turn
 	at := ln.next
 	for len(ln.waiting) > 0 {
 		head := ln.waiting[0]
-		need := 1.0
+		need := 1 - lead
 		if head.info.prio == prioMark && now.Before(head.deadline) && l.burst > 1 {
-			need = 2 // keep one for an announcement
+			need = 2 - lead // keep one for an announcement
 		}
 		if now.Before(ln.next) {
 			break

@@ -282,3 +282,32 @@ func TestLaneBucket(t *testing.T) {
 		t.Errorf("overdue mark granted %v, reply granted %v; want the overdue mark first", granted(late), granted(r3))
 	}
 }
+
+// TestLaneLeadsByHalfARoundTrip: Slack counts a message when it arrives,
+// so with a 400 ms round trip a lane lets a message go 200 ms before its
+// token is due (here 0.8 of it), and no earlier.
+func TestLaneLeadsByHalfARoundTrip(t *testing.T) {
+	l := newChannelLanes(time.Second, time.Hour, 1)
+	l.rtt.Store(int64(400 * time.Millisecond))
+	t0 := time.Now()
+	ln := &lane{at: t0, next: t0}
+	l.lanes["C1"] = ln
+	l.held.Add(1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	defer func() { ln.timer.Stop() }()
+	early := &laneTurn{lanes: l, info: laneInfo{"C1", prioReply}, deadline: t0}
+	ln.insert(early)
+	l.dispatchLocked("C1", ln, t0.Add(700*time.Millisecond)) // 0.7 tokens
+	select {
+	case <-early.ready:
+		t.Fatal("a message went 300 ms before its token, more than half the round trip")
+	default:
+	}
+	l.dispatchLocked("C1", ln, t0.Add(850*time.Millisecond)) // 0.85 tokens
+	select {
+	case <-early.ready:
+	default:
+		t.Error("a message waited for its whole token with half a round trip to go")
+	}
+}
