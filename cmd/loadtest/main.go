@@ -120,6 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *floor && !strings.ContainsRune(*only, 'f') {
 		*only = "f"
 	}
+	*runs = floorRuns(flags, *only, *runs)
 	if *peers || *compare != "" || strings.ContainsRune(*only, 'f') {
 		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *peersEnv, *runs, *bin, *maxInFlight, *keep},
 			scenarioParams{*only, *inflight, *probes, *probeInterval, *overheadN, *overheadConc, *overheadDelay,
