@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,4 +61,21 @@ func parseStatCPU(data []byte) (int64, error) {
 		return 0, fmt.Errorf("/proc/<pid>/stat: utime/stime: %w", err)
 	}
 	return u + s, nil
+}
+
+// rssAnon is the bot's anonymous resident memory in kB (RssAnon in
+// /proc/<pid>/status: heap, stacks, the runtime's own; not the pages of
+// the binary, which VmRSS also counts), or 0 when it cannot be read.
+func (w *world) rssAnon() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(data)) {
+		if value, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			kB, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+			return kB
+		}
+	}
+	return 0
 }

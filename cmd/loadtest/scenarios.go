@@ -444,6 +444,7 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 	if err != nil {
 		return nil, err
 	}
+	b.figureKB(figRSSIdleAnon, w.rssAnon())
 	ts, err := b.sendN(ctx, w, n)
 	if err == nil {
 		err = checkAcks(ctx, w, ts)
