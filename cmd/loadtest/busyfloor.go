@@ -58,6 +58,18 @@ func floorFlags(fs *flag.FlagSet) *floorParams {
 	return p
 }
 
+// floorRuns is how many rounds to run: the busy floor alone runs once
+// unless -runs says otherwise, since its commands and Slack's latencies are
+// the same in every round (the seed is fixed) and a round takes a minute.
+func floorRuns(fs *flag.FlagSet, only string, runs int) int {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "runs" })
+	if only == "f" && !set {
+		return 1
+	}
+	return runs
+}
+
 // Busy-floor figures, as -peers keeps them.
 const (
 	figFloorPlivoP50 = "floor envelope→Plivo p50"

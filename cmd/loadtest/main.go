@@ -155,6 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	*runs = floorRuns(flags, *only, *runs)
 	if *peers || *compare != "" || strings.ContainsRune(*only, 'f') {
 		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *peersEnv, *runs, *bin, *maxInFlight, *keep, *redisMode, *metricsOn},
 			scenarioParams{*only, *inflight, *probes, *probeInterval, *overheadN, *overheadConc, *overheadDelay,

@@ -43,6 +43,7 @@ const (
 	figBurstTotal  = "burst first sent → last reply"
 	figBurstAckP99 = "burst ack p99"
 	figRSSIdle     = "RSS idle"
+	figRSSIdleAnon = "RSS idle anonymous"
 	figRSSBusy     = "RSS busy"
 	figRSSPeak     = "RSS peak"
 	// figCPU is prefixed with the scenario's letter: "a CPU/transfer".
@@ -358,6 +359,7 @@ var peerRows = []peerRow{
 	{figBurstAckP99, 'c', func(p scenarioParams) string { return fmt.Sprintf("c. %d at once: ack p99", p.throughputN) }, "ms"},
 	{"c " + figCPU, 'c', func(p scenarioParams) string { return fmt.Sprintf("c. %d at once: CPU per transfer", p.throughputN) }, "ms"},
 	{figRSSIdle, 'd', func(scenarioParams) string { return "d. RSS idle" }, "MB"},
+	{figRSSIdleAnon, 'd', func(scenarioParams) string { return "d. RSS idle, anonymous only (not the binary's pages)" }, "MB"},
 	{figRSSBusy, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. RSS, %d in flight", p.memoryN) }, "MB"},
 	{figRSSPeak, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. RSS peak, %d in flight (VmHWM)", p.memoryN) }, "MB"},
 	{"d " + figCPU, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. %d held: CPU per transfer", p.memoryN) }, "ms"},

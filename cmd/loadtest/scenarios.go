@@ -511,6 +511,7 @@ func (b *bench) memory(ctx context.Context, n int, hold, settle time.Duration) (
 	rss := func(m memory) int64 { return m.RSS }
 	peak := func(m memory) int64 { return m.Peak }
 	b.figureKB(figRSSIdle, mean(idle, rss)) // with replicas, per replica
+	b.figureKB(figRSSIdleAnon, mean(idle, func(m memory) int64 { return m.Anon }))
 	b.figureKB(figRSSBusy, mean(busy, rss))
 	b.figureKB(figRSSPeak, mean(done, peak))
 	idleFig, idleOK := figure(idle, rss, idleLimit)

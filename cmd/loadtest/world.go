@@ -259,6 +259,7 @@ func runtimeEnv() []string {
 type memory struct {
 	RSS  int64 // VmRSS: now
 	Peak int64 // VmHWM: the most since the process started
+	Anon int64 // RssAnon: heap, stacks, the runtime's own; not the binary's pages, which VmRSS also counts
 }
 
 func (bp *botProc) memory() (memory, error) {
@@ -275,6 +276,8 @@ func (bp *botProc) memory() (memory, error) {
 		}
 		kB, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
 		switch name {
+		case "RssAnon":
+			m.Anon = kB
 		case "VmRSS":
 			m.RSS = kB
 		case "VmHWM":
