@@ -33,23 +33,31 @@ const typedForLeads = floorDirectory + `typed:
 func TestTypedPolicyRefusals(t *testing.T) {
 	cases := []struct {
 		name, text string
+		user       string // default: a lead, who may type
 		wantMsg    []string
 		wantReason string
 	}{
-		{"deny prefix beats prefixes", "+1 900 555 0100 from +1 415 222 4444",
+		{"outside typed.who", "+1 415 555 0100 from +1 415 222 4444", supervisor,
+			[]string{"You may not send calls to a number or SIP address typed by hand (`+14155550100`), so nothing was transferred.", "Destinations you may use: `billing`, `vip`"},
+			"typed destinations not allowed to user USUPER1"},
+		{"deny prefix beats prefixes", "+1 900 555 0100 from +1 415 222 4444", "",
 			[]string{"Numbers starting `+1900` are barred on this floor (`+19005550100`)", "Destinations you may use: `billing`, `leads`"},
 			"typed number +19005550100 starts with +1900, one of typed.deny_prefixes"},
-		{"outside the prefixes", "+33 1 45 55 01 00 from +1 415 222 4444",
+		{"outside the prefixes", "+33 1 45 55 01 00 from +1 415 222 4444", "",
 			[]string{"Typed numbers must start with `+1` or `+44`; `+33145550100` does not"},
 			"typed number +33145550100 starts with none of typed.prefixes +1, +44"},
-		{"SIP host not allowed", "sip:someone@PBX.Example.com from +1 415 222 4444",
+		{"SIP host not allowed", "sip:someone@PBX.Example.com from +1 415 222 4444", "",
 			[]string{"Typed SIP addresses must be at `floor.example.com`, not `pbx.example.com`"},
 			"typed SIP host pbx.example.com is not one of typed.sip_domains floor.example.com"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := startWithDirectory(t, typedForLeads, options{})
-			h.command(groupMember, floorChannel, tc.text)
+			user := tc.user
+			if user == "" {
+				user = groupMember
+			}
+			h.command(user, floorChannel, tc.text)
 			msg := h.responses(1)[0]
 			for _, w := range tc.wantMsg {
 				if !strings.Contains(msg, w) {
