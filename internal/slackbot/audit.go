@@ -33,15 +33,18 @@ const (
 	outcomeRateLimited = "rate_limited"
 )
 
-// refuse turns an allowed decision into a refusal by a later check, whose
-// reason is added to the decision's.
-func (e *auditEntry) refuse(reason string) {
-	d := authz.Decision{Reason: reason}
+// decide records a check's decision after those before it: the entry's
+// decision becomes d, its reason following theirs, so the audit line says
+// every check that ran, and which one refused.
+func (e *auditEntry) decide(d authz.Decision) {
 	if e.decision != nil {
-		d.Reason = e.decision.Reason + "; " + reason
+		d.Reason = e.decision.Reason + "; " + d.Reason
 	}
 	e.decision = &d
 }
+
+// refuse records a refusal by a check of the shared store (rate, claim).
+func (e *auditEntry) refuse(reason string) { e.decide(authz.Decision{Reason: reason}) }
 
 // auditEntry gathers what the one `transfer` log line of a request says
 // (SPEC §8). It is filled as the request goes and written once, by

@@ -56,7 +56,7 @@ func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
 
 	c := &callClaim{
 		key:    "call:" + j.transfer.triggerSource.String(),
-		holder: store.Holder{Token: newToken(), User: j.userID, Channel: j.channelID},
+		holder: store.Holder{Token: rand.Text(), User: j.userID, Channel: j.channelID},
 	}
 	current, ok, err := b.store.Claim(ctx, c.key, c.holder, b.claimTTL())
 	if ok {
@@ -94,11 +94,6 @@ func (b *Bot) release(c *callClaim, outcome string) {
 		b.log.Warn("call claim not released; it expires by itself", zap.String("call", c.key),
 			zap.Duration("ttl", b.claimTTL()), zap.Error(err))
 	}
-}
-
-// newToken returns a token unique to one request, for its claim.
-func newToken() string {
-	return rand.Text()
 }
 
 // claimTTL is how long a claim lives unless released: its holder's Plivo

@@ -187,15 +187,14 @@ func (b *Bot) run(j *job) {
 	defer b.audit(e)
 
 	d := b.decide(j)
-	e.decision = &d
+	e.decide(d)
 	if !d.Allowed {
 		e.outcome = outcomeRefused
 		b.tell(j, refusalText(d))
 		return
 	}
 	if dd, checked := b.checkDestination(j); checked {
-		both := authz.Decision{Allowed: dd.Allowed, Denial: dd.Denial, Reason: d.Reason + "; " + dd.Reason}
-		e.decision = &both
+		e.decide(dd)
 		if !dd.Allowed {
 			e.outcome = outcomeRefusedDestination
 			b.tell(j, b.destinationRefusalText(j, dd))
