@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -143,6 +142,10 @@ type impl struct {
 	bin  string // what to run; "" when it could not be prepared
 	why  string // why not, when bin is ""
 	peer bool
+	// likeForLike marks a build shown beside the peers for comparison
+	// but never counted as the best other: not a peer (see likeforlike.go).
+	likeForLike bool
+	scenarios   string // the scenarios it runs; "" is all
 }
 
 // peerScenario is one scenario as -peers runs it: how many transfers it
@@ -226,7 +229,8 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 			return 1
 		}
 		env := strings.FieldsFunc(cfg.peersEnv, func(r rune) bool { return r == ',' })
-		impls = append(impls, prepareRefbot(ctx, peersDir, dir, env, stderr), prepareBolt(ctx, peersDir, dir, env, stderr))
+		impls = append(impls, prepareRefbot(ctx, peersDir, dir, env, stderr), prepareBolt(ctx, peersDir, dir, env, stderr),
+			prepareRefbotLibraries(ctx, peersDir, dir, env, stderr))
 	}
 
 	scenarios := p.scenarios()
@@ -265,6 +269,10 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 				im := impls[(i+run)%len(impls)]
 				if im.bin == "" {
 					fail(s, im.name, im.why)
+					continue
+				}
+				if im.scenarios != "" && !strings.ContainsRune(im.scenarios, rune(s.id)) {
+					fail(s, im.name, "like for like on memory only")
 					continue
 				}
 				sub := filepath.Join(dir, fmt.Sprintf("%s-%d", strings.ReplaceAll(im.name, " ", "-"), run+1))
@@ -419,6 +427,7 @@ func printPeerTable(out io.Writer, impls []impl, cells map[string]map[string]*ce
 			switch {
 			case im.name == impls[0].name:
 				ours = med
+			case im.likeForLike:
 			case best < 0 || med < best:
 				best = med
 			}
@@ -519,15 +528,10 @@ func findPeers(ctx context.Context, dir string) (string, error) {
 		}
 		return filepath.Abs(dir)
 	}
-	out, err := exec.CommandContext(ctx, goTool(), "env", "GOMOD").Output()
+	root, err := moduleRoot(ctx)
 	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+		return "", fmt.Errorf("%w, or give -peers-dir", err)
 	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the coldtransfer module: run from the repository, or give -peers-dir")
-	}
-	root := filepath.Dir(gomod)
 	for d := filepath.Dir(root); ; d = filepath.Dir(d) {
 		p := filepath.Join(d, "shared", "peers")
 		if _, err := os.Stat(p); err == nil {
@@ -549,19 +553,26 @@ func prepareRefbot(ctx context.Context, peersDir, dir string, env []string, stde
 		im.why = "no " + src + "/go.mod"
 		return im
 	}
-	fmt.Fprintln(stderr, "building refbot …")
-	bin := filepath.Join(dir, "refbot")
+	return buildGoPeer(ctx, im, src, dir, env, stderr)
+}
+
+// buildGoPeer builds the Go module in src into dir as im's binary; with env,
+// im runs through a start script that sets env and execs it.
+func buildGoPeer(ctx context.Context, im impl, src, dir string, env []string, stderr io.Writer) impl {
+	fmt.Fprintf(stderr, "building %s …\n", im.name)
+	file := strings.ReplaceAll(im.name, " ", "-")
+	bin := filepath.Join(dir, file)
 	build := exec.CommandContext(ctx, goTool(), "build", "-o", bin, ".")
 	build.Dir = src
 	build.Env = append(os.Environ(), "GOWORK=off") // its own module, whatever encloses it
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(stderr, "loadtest: go build refbot: %v\n%s", err, out)
+		fmt.Fprintf(stderr, "loadtest: go build %s: %v\n%s", im.name, err, out)
 		im.why = "build failed"
 		return im
 	}
 	im.bin = bin
 	if len(env) > 0 {
-		script, err := startScript(filepath.Join(dir, "refbot.sh"), env, bin)
+		script, err := startScript(filepath.Join(dir, file+".sh"), env, bin)
 		if err != nil {
 			im.bin, im.why = "", "start script: "+err.Error()
 			return im

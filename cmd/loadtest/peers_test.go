@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +77,54 @@ func TestMedianAndSpread(t *testing.T) {
 		if got := spread(tt.vs); got != tt.spreadText {
 			t.Errorf("spread(%v) = %q, want %q", tt.vs, got, tt.spreadText)
 		}
+	}
+}
+
+func TestPeerTableNeverComparesWithLikeForLike(t *testing.T) {
+	impls := []impl{{name: "coldtransfer"}, {name: "refbot", peer: true}, {name: "refbot + libraries", peer: true, likeForLike: true}}
+	cells := map[string]map[string]*cell{figRSSIdle: {
+		"coldtransfer":       {values: []float64{12}},
+		"refbot":             {values: []float64{10}},
+		"refbot + libraries": {values: []float64{8}}, // lower, so that counting it would change the ratio
+	}}
+	var out strings.Builder
+	printPeerTable(&out, impls, cells, scenarioParams{only: "d"})
+	line := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "d. RSS idle ") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "1.20× behind") {
+		t.Errorf("RSS idle row %q: want 1.20× behind (against refbot, not the like-for-like build)", line)
+	}
+}
+
+func TestWriteRefbotLibraries(t *testing.T) {
+	refbot, src := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(refbot, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRefbotLibraries(context.Background(), refbot, src); err != nil {
+		t.Fatalf("writeRefbotLibraries: %v", err)
+	}
+	gomod, err := os.ReadFile(filepath.Join(src, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(gomod), "module refbotlibraries\n") || !strings.Contains(string(gomod), "github.com/prometheus/client_golang") {
+		t.Errorf("go.mod begins %q: want coldtransfer's requirements under module refbotlibraries", firstLine(string(gomod)))
+	}
+	for _, name := range []string{"main.go", "zz_libraries.go", "go.sum"} {
+		if _, err := os.Stat(filepath.Join(src, name)); err != nil {
+			t.Errorf("%s not written: %v", name, err)
+		}
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "zz_libraries.go", refbotLibraries, parser.ImportsOnly)
+	if err != nil {
+		t.Fatalf("the libraries' file does not parse: %v", err)
+	}
+	if f.Name.Name != "main" {
+		t.Errorf("the libraries' file is package %s, want main (refbot's)", f.Name.Name)
 	}
 }

@@ -55,8 +55,23 @@ func goTool() string {
 // buildBot builds ./cmd/bot of the module the working directory is in into
 // dir and returns the binary's path.
 func buildBot(ctx context.Context, dir string) (string, error) {
-	gobin := goTool()
-	out, err := exec.CommandContext(ctx, gobin, "env", "GOMOD").Output()
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "bot")
+	build := exec.CommandContext(ctx, goTool(), "build", "-o", bin, "./cmd/bot")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/bot: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// moduleRoot returns the folder of the coldtransfer module the load test
+// runs in (where its go.mod is).
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, goTool(), "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
@@ -64,13 +79,7 @@ func buildBot(ctx context.Context, dir string) (string, error) {
 	if gomod == "" || gomod == os.DevNull {
 		return "", errors.New("not inside the coldtransfer module: run from the repository")
 	}
-	bin := filepath.Join(dir, "bot")
-	build := exec.CommandContext(ctx, gobin, "build", "-o", bin, "./cmd/bot")
-	build.Dir = filepath.Dir(gomod)
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/bot: %w\n%s", err, out)
-	}
-	return bin, nil
+	return filepath.Dir(gomod), nil
 }
 
 // world is the bot (one process, or several replicas sharing a Redis)
