@@ -1,6 +1,7 @@
 package fakeslack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -493,6 +494,10 @@ func TestWebAPI(t *testing.T) {
 		}
 		if calls[1].Arg("thread_ts") != ts {
 			t.Errorf("reply thread_ts = %q, want %q", calls[1].Arg("thread_ts"), ts)
+		}
+		// As Slack writes it: a client may read "ok" without parsing the rest.
+		if !bytes.HasPrefix(c.Answer, []byte(`{"ok":true,"channel":"C1",`)) {
+			t.Errorf("answer %s: want it to begin with ok, then the other fields sorted", c.Answer)
 		}
 	})
 

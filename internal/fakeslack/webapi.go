@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -381,7 +382,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			ans = s.answer(method, c)
 		}
 	}
-	c.Answer, _ = json.Marshal(ans)
+	c.Answer, _ = marshalAnswer(ans)
 	s.record(c)
 	writeJSON(w, status, ans)
 }
@@ -440,8 +441,32 @@ type object = map[string]any
 
 func slackError(msg string) object { return object{"ok": false, "error": msg} }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+// marshalAnswer encodes a Web API answer as Slack writes it, "ok" first,
+// then the other fields (sorted, so that an answer repeats byte for byte).
+func marshalAnswer(o object) ([]byte, error) {
+	ok, hasOK := o["ok"]
+	if !hasOK {
+		return json.Marshal(o)
+	}
+	rest := maps.Clone(o)
+	delete(rest, "ok")
+	okJSON, err := json.Marshal(ok)
+	if err != nil {
+		return nil, err
+	}
+	body := append([]byte(`{"ok":`), okJSON...)
+	if len(rest) == 0 {
+		return append(body, '}'), nil
+	}
+	restJSON, err := json.Marshal(rest)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(body, ','), restJSON[1:]...), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, ans object) {
+	body, err := marshalAnswer(ans)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
