@@ -137,6 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		compare  = flags.String("compare", "", "other coldtransfer `binaries` to run side by side, comma-separated (e.g. before a change)")
 		runs     = flags.Int("runs", 3, "-peers, -compare, -floor: rounds of every scenario for every implementation")
 		floor    = flags.Bool("floor", false, "run scenario f, the busy floor (as -only f), see busyfloor.go")
+		pinCPUs  = flags.Bool("pin", true, "-peers, -compare, -floor: the load test on CPU 0, every bot on CPU 1 (2+ CPUs, taskset), see cpus.go")
 	)
 	floorParams := floorFlags(flags)
 	if err := flags.Parse(args); err != nil {
@@ -157,7 +158,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	*runs = floorRuns(flags, *only, *runs)
 	if *peers || *compare != "" || strings.ContainsRune(*only, 'f') {
-		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *peersEnv, *runs, *bin, *maxInFlight, *keep, *redisMode, *metricsOn},
+		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *peersEnv, *runs, *bin, *maxInFlight, *keep, *redisMode, *metricsOn, *pinCPUs},
 			scenarioParams{*only, *inflight, *probes, *probeInterval, *overheadN, *overheadConc, *overheadDelay,
 				*throughputN, *throughputDelay, *memoryN, *memoryHold, *settle, *floorParams}, stdout, stderr)
 	}

@@ -134,6 +134,7 @@ type peersConfig struct {
 	keep        bool
 	redis       bool // coldtransfer builds run as two replicas sharing a redis-server (-redis)
 	metrics     bool // coldtransfer builds run with HEALTH_ADDR, and so with metrics (-metrics)
+	pin         bool // the load test on one CPU, the bots on another (-pin)
 }
 
 // impl is one implementation under test.
@@ -233,6 +234,11 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 			prepareRefbotLibraries(ctx, peersDir, dir, env, stderr))
 	}
 
+	pins := pinning{why: "-pin=false"}
+	if cfg.pin {
+		pins = pin() // after the builds: they may use every CPU
+	}
+
 	scenarios := p.scenarios()
 	cells := map[string]map[string]*cell{} // figure → implementation → values
 	put := func(fig, name string, v float64) {
@@ -280,7 +286,7 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 					fmt.Fprintf(stderr, "loadtest: %v\n", err)
 					return 1
 				}
-				b := &bench{bin: im.bin, dir: sub, maxInFlight: maxInFlight, replicas: 1, peer: im.peer, figures: map[string]float64{}}
+				b := &bench{bin: im.bin, dir: sub, maxInFlight: maxInFlight, replicas: 1, peer: im.peer, pin: pins, figures: map[string]float64{}}
 				if !im.peer { // the peers have neither Redis nor metrics
 					b.metrics = cfg.metrics
 					if cfg.redis {
@@ -324,6 +330,7 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 	}
 	fmt.Fprintf(stdout, "machine: %s, %d CPUs, %s/%s, %s; load average %s at the start, %s at the end\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), load0, loadAvg())
+	fmt.Fprintf(stdout, "CPUs: %s\n", pins.describe())
 	fmt.Fprintf(stdout, "%d interleaved runs (each scenario, each implementation in turn, a fresh process each); median (min–max); lower is better\n", cfg.runs)
 	if cfg.peersEnv != "" {
 		fmt.Fprintf(stdout, "peers' environment: %s\n", cfg.peersEnv)

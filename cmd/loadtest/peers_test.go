@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseStatCPU(t *testing.T) {
@@ -126,5 +127,43 @@ func TestWriteRefbotLibraries(t *testing.T) {
 	}
 	if f.Name.Name != "main" {
 		t.Errorf("the libraries' file is package %s, want main (refbot's)", f.Name.Name)
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	got, err := parseSchedstat([]byte("1686125 20345 17\n"))
+	if err != nil || got != 1686125*time.Nanosecond {
+		t.Errorf("parseSchedstat = %v, %v; want 1.686125ms (the run time, first field)", got, err)
+	}
+	for _, bad := range []string{"", "\n", "x 1 2"} {
+		if _, err := parseSchedstat([]byte(bad)); err == nil {
+			t.Errorf("parseSchedstat(%q): no error", bad)
+		}
+	}
+}
+
+func TestSchedstatAgreesWithStat(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc")
+	}
+	for end := time.Now().Add(30 * time.Millisecond); time.Now().Before(end); { // some CPU time to count
+	}
+	precise, err := schedstatCPU(os.Getpid())
+	if err != nil {
+		t.Skipf("no schedstat: %v", err)
+	}
+	data, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks, err := parseStatCPU(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coarse := time.Duration(ticks) * time.Second / userHZ
+	// The ticks round the same time; threads that have exited count in
+	// stat alone (the test binary's are few).
+	if precise < 30*time.Millisecond || precise > coarse+50*time.Millisecond {
+		t.Errorf("schedstat says %v of CPU, stat %v: want at least the 30ms spent, within a few ticks of stat", precise, coarse)
 	}
 }

@@ -44,6 +44,7 @@ type bench struct {
 	replicas    int          // bot processes per scenario (-redis: 2)
 	redis       bool         // the bots share a redis-server (-redis)
 	metrics     bool         // run the bots with HEALTH_ADDR, and so with their metrics
+	pin         pinning      // the bots' CPUs (-pin)
 
 	peer    bool               // a peer bot (-peers): it never marks the announcement
 	figures map[string]float64 // raw figures by name, kept for -peers (nil: not kept)
@@ -54,7 +55,7 @@ type bench struct {
 // and their redis-server.
 func (b *bench) start(ctx context.Context, name string) (*world, error) {
 	return startWorld(ctx, worldConfig{bin: b.bin, dir: b.dir, name: name, maxInFlight: b.maxInFlight,
-		replicas: b.replicas, redis: b.redis, metrics: b.metrics})
+		replicas: b.replicas, redis: b.redis, metrics: b.metrics, pin: b.pin})
 }
 
 func (b *bench) note(format string, args ...any) {

@@ -103,7 +103,7 @@ type botProc struct {
 	// it runs without (and so without metrics).
 	healthAddr string
 
-	cpuAtConnect time.Duration // the bot's CPU time (utime+stime) once connected
+	cpuAtConnect time.Duration // the bot's CPU time (see cpuTime) once connected
 }
 
 // worldConfig says how to start a world: one bot, or with redis set,
@@ -114,6 +114,7 @@ type worldConfig struct {
 	replicas       int  // bot processes; 1 unless redis
 	redis          bool // start a redis-server and give the bots REDIS_URL
 	metrics        bool // give each bot a HEALTH_ADDR of its own, which turns its metrics on
+	pin            pinning
 }
 
 // startWorld starts the fakes, a redis-server if asked, and the bot
@@ -161,7 +162,7 @@ func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 		if wc.metrics {
 			start = startBotWithMetrics
 		}
-		bp, err := start(ctx, wc.bin, wc.dir, name, env, w.slack, i+1)
+		bp, err := start(ctx, wc.pin.argv(wc.bin), wc.dir, name, env, w.slack, i+1)
 		if err != nil {
 			w.stop()
 			return nil, err
@@ -171,9 +172,10 @@ func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 	return w, nil
 }
 
-// startBot starts one bot process with env and waits until the fake Slack
-// holds conns live connections.
-func startBot(ctx context.Context, bin, dir, name string, env []string, fs *fakeslack.Server, conns int) (*botProc, error) {
+// startBot starts one bot process, the command line argv (its binary and
+// maybe a launcher, see pinning.argv), with env and waits until the fake
+// Slack holds conns live connections.
+func startBot(ctx context.Context, argv []string, dir, name string, env []string, fs *fakeslack.Server, conns int) (*botProc, error) {
 	bp := &botProc{logPath: filepath.Join(dir, "bot-"+name+".log"), exited: make(chan struct{})}
 	logFile, err := os.Create(bp.logPath)
 	if err != nil {
@@ -183,7 +185,7 @@ func startBot(ctx context.Context, bin, dir, name string, env []string, fs *fake
 
 	// A nonexistent .env and an environment of our own, but for the Go
 	// runtime's knobs: nothing of the developer's shell or .env leaks in.
-	bp.cmd = exec.Command(bin, "-env-file", filepath.Join(dir, "no.env"))
+	bp.cmd = exec.Command(argv[0], append(argv[1:], "-env-file", filepath.Join(dir, "no.env"))...)
 	bp.cmd.Env = append(slices.Clone(env), runtimeEnv()...)
 	bp.cmd.Stdout, bp.cmd.Stderr = logFile, logFile
 	if err := bp.cmd.Start(); err != nil {
