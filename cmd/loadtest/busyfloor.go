@@ -62,12 +62,17 @@ func floorFlags(fs *flag.FlagSet) *floorParams {
 // unless -runs says otherwise, since its commands and Slack's latencies are
 // the same in every round (the seed is fixed) and a round takes a minute.
 func floorRuns(fs *flag.FlagSet, only string, runs int) int {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "runs" })
-	if only == "f" && !set {
+	if only == "f" && !isSet(fs, "runs") {
 		return 1
 	}
 	return runs
+}
+
+// isSet reports whether the command line set the flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // Busy-floor figures, as -peers keeps them.

@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		probes        = flags.Int("probes", 500, "a: transfers whose acks are timed")
 		probeInterval = flags.Duration("probe-interval", 2*time.Millisecond, "a: pace of the timed transfers")
 
-		overheadN     = flags.Int("overhead", 200, "b: transfers timed")
+		overheadN     = flags.Int("overhead", 200, "b: transfers timed (-peers, -compare: 1000 unless set)")
 		overheadConc  = flags.Int("overhead-concurrency", 1, "b: transfers at a time")
 		overheadDelay = flags.Duration("overhead-delay", 0, "b: the fake Plivo's delay")
 
@@ -158,6 +158,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	*runs = floorRuns(flags, *only, *runs)
 	if *peers || *compare != "" || strings.ContainsRune(*only, 'f') {
+		if !isSet(flags, "overhead") {
+			// Side by side, b times more transfers: its p99 is then the
+			// 10th worst, not the 2nd, and its CPU per transfer is the
+			// bot's steady state more than its first hundred transfers'.
+			*overheadN = peersOverheadN
+		}
 		return runPeers(ctx, peersConfig{*peers, *peersDir, *compare, *peersEnv, *runs, *bin, *maxInFlight, *keep, *redisMode, *metricsOn, *pinCPUs},
 			scenarioParams{*only, *inflight, *probes, *probeInterval, *overheadN, *overheadConc, *overheadDelay,
 				*throughputN, *throughputDelay, *memoryN, *memoryHold, *settle, *floorParams}, stdout, stderr)

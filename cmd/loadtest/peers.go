@@ -32,6 +32,10 @@ import (
 // largest burst (1000 by default), which makes the bound equal: nobody is
 // told to retry, everyone does all the work.
 
+// peersOverheadN is scenario b's count of timed transfers side by side,
+// unless -overhead says otherwise.
+const peersOverheadN = 1000
+
 // Figure names, as the scenarios record them for the -peers table.
 const (
 	figAckP50      = "ack p50"
