@@ -51,6 +51,10 @@ const (
 	figRSSPeak     = "RSS peak"
 	// figCPU is prefixed with the scenario's letter: "a CPU/transfer".
 	figCPU = "CPU/transfer"
+	// figCPURequest, prefixed too, is CPU time per HTTP request the bot
+	// made: like for like, as coldtransfer makes one more per transfer
+	// (the ✅/❌ mark) than the peers.
+	figCPURequest = "CPU/request"
 )
 
 // figure keeps d, in milliseconds, under name when figures are kept; a
@@ -324,6 +328,9 @@ func runPeers(ctx context.Context, cfg peersConfig, p scenarioParams, stdout, st
 				if b.cpu > 0 && s.transfers > 0 {
 					put(fmt.Sprintf("%c %s", s.id, figCPU), im.name, float64(b.cpu)/float64(time.Millisecond)/float64(s.transfers))
 				}
+				if b.cpu > 0 && b.requests > 0 {
+					put(fmt.Sprintf("%c %s", s.id, figCPURequest), im.name, float64(b.cpu)/float64(time.Millisecond)/float64(b.requests))
+				}
 			}
 		}
 	}
@@ -369,19 +376,23 @@ var peerRows = []peerRow{
 	{figAckP99, 'a', func(p scenarioParams) string { return fmt.Sprintf("a. ack p99, %d in flight", p.inflight) }, "ms"},
 	{figAckMax, 'a', func(p scenarioParams) string { return fmt.Sprintf("a. ack max, %d in flight", p.inflight) }, "ms"},
 	{"a " + figCPU, 'a', func(p scenarioParams) string { return fmt.Sprintf("a. CPU per transfer (%d)", p.inflight+p.probes) }, "ms"},
+	{"a " + figCPURequest, 'a', func(scenarioParams) string { return "a. CPU per HTTP request it made (like for like)" }, "ms"},
 	{figOverheadP50, 'b', func(scenarioParams) string { return "b. overhead p50" }, "ms"},
 	{figOverheadP99, 'b', func(scenarioParams) string { return "b. overhead p99" }, "ms"},
 	{"b " + figCPU, 'b', func(scenarioParams) string { return "b. CPU per transfer, one at a time" }, "ms"},
+	{"b " + figCPURequest, 'b', func(scenarioParams) string { return "b. CPU per HTTP request it made (like for like)" }, "ms"},
 	{figBurstTotal, 'c', func(p scenarioParams) string {
 		return fmt.Sprintf("c. %d at once, %v Plivo: first sent → last reply", p.throughputN, p.throughputDelay)
 	}, "ms"},
 	{figBurstAckP99, 'c', func(p scenarioParams) string { return fmt.Sprintf("c. %d at once: ack p99", p.throughputN) }, "ms"},
 	{"c " + figCPU, 'c', func(p scenarioParams) string { return fmt.Sprintf("c. %d at once: CPU per transfer", p.throughputN) }, "ms"},
+	{"c " + figCPURequest, 'c', func(scenarioParams) string { return "c. CPU per HTTP request it made (like for like)" }, "ms"},
 	{figRSSIdle, 'd', func(scenarioParams) string { return "d. RSS idle" }, "MB"},
 	{figRSSIdleAnon, 'd', func(scenarioParams) string { return "d. RSS idle, anonymous only (not the binary's pages)" }, "MB"},
 	{figRSSBusy, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. RSS, %d in flight", p.memoryN) }, "MB"},
 	{figRSSPeak, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. RSS peak, %d in flight (VmHWM)", p.memoryN) }, "MB"},
 	{"d " + figCPU, 'd', func(p scenarioParams) string { return fmt.Sprintf("d. %d held: CPU per transfer", p.memoryN) }, "ms"},
+	{"d " + figCPURequest, 'd', func(scenarioParams) string { return "d. CPU per HTTP request it made (like for like)" }, "ms"},
 	{figFloorPlivoP50, 'f', func(scenarioParams) string { return "f. busy floor: envelope → Plivo request p50" }, "ms"},
 	{figFloorPlivoP99, 'f', func(scenarioParams) string { return "f. busy floor: envelope → Plivo request p99" }, "ms"},
 	{figFloorPlivoMax, 'f', func(scenarioParams) string { return "f. busy floor: envelope → Plivo request max" }, "ms"},

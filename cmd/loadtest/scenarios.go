@@ -49,6 +49,10 @@ type bench struct {
 	peer    bool               // a peer bot (-peers): it never marks the announcement
 	figures map[string]float64 // raw figures by name, kept for -peers (nil: not kept)
 	cpu     time.Duration      // the bots' CPU time since connect, over the last scenario
+	// requests counts the HTTP requests the fakes took over the last
+	// scenario (Web API, response URLs, Plivo): CPU per request compares
+	// bots that make different numbers of them per transfer.
+	requests int
 }
 
 // start starts a scenario's world: one bot, or with -redis the replicas
@@ -604,6 +608,7 @@ func (b *bench) measureMemory(ctx context.Context, n int, hold, settle time.Dura
 // clean run logs nothing.
 func (b *bench) finish(w *world) {
 	b.cpu = w.cpuSinceConnect()
+	b.requests = len(w.slack.AllCalls()) + len(w.plivo.Requests())
 	if err := w.stop(); err != nil {
 		b.note("%v", err)
 		b.keep = true
