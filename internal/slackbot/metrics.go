@@ -80,7 +80,7 @@ func callResult(resp *http.Response, err error) string {
 		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{rerr}))
 		return "net_error"
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body = bufferedBody{bytes.NewReader(body), body}
 	if bytes.HasPrefix(body, okPrefix) {
 		return "ok" // as nearly every answer starts: no need to parse it
 	}
@@ -99,17 +99,32 @@ func callResult(resp *http.Response, err error) string {
 	return answer.Error
 }
 
-// readBody reads resp's whole body, in one allocation when its length is
-// known.
+// maxAnswer bounds how much of Slack's answer is read.
+const maxAnswer = 1 << 20
+
+// readBody reads resp's body, up to maxAnswer, in one allocation when its
+// length is known and none when callResult has read it already.
 func readBody(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength <= 0 || resp.ContentLength > 1<<20 {
-		return io.ReadAll(resp.Body)
+	if b, ok := resp.Body.(bufferedBody); ok && b.Len() == len(b.data) {
+		return b.data, nil
+	}
+	if resp.ContentLength <= 0 || resp.ContentLength > maxAnswer {
+		return io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(resp.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead free to read EOF
 	_, err := buf.ReadFrom(resp.Body)
 	return buf.Bytes(), err
 }
+
+// bufferedBody is an answer's body that callResult has read: a reader for
+// whoever reads it as a body, and the bytes for readBody.
+type bufferedBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (bufferedBody) Close() error { return nil }
 
 // okPrefix starts Slack's answer to a successful call.
 var okPrefix = []byte(`{"ok":true`)

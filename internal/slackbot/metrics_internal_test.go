@@ -107,3 +107,25 @@ func BenchmarkCallResult(b *testing.B) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 	}
 }
+
+// readBody takes the answer callResult read as it is, and reads no more
+// than maxAnswer of one whose length Slack did not say.
+func TestReadBody(t *testing.T) {
+	body := `{"ok":true,"channel":"C1","ts":"1.2"}`
+	resp := &http.Response{StatusCode: 200, ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body))}
+	callResult(resp, nil)
+	if allocs := testing.AllocsPerRun(10, func() {
+		got, err := readBody(resp)
+		if err != nil || string(got) != body {
+			t.Fatalf("readBody after callResult = %q, %v; want %q", got, err, body)
+		}
+	}); allocs != 0 {
+		t.Errorf("readBody after callResult allocated %.0f times, want none: the answer is read once", allocs)
+	}
+
+	huge := &http.Response{StatusCode: 200, ContentLength: -1, Body: io.NopCloser(strings.NewReader(strings.Repeat("x", maxAnswer+10)))}
+	got, err := readBody(huge)
+	if err != nil || len(got) != maxAnswer {
+		t.Errorf("readBody of an answer past maxAnswer: %d bytes, %v; want %d", len(got), err, maxAnswer)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -54,11 +53,9 @@ func (a *API) updateMessage(ctx context.Context, msg chatMessage) error {
 	return err
 }
 
-// maxAnswer bounds how much of Slack's answer is read.
-const maxAnswer = 1 << 20
-
 func (a *API) chat(ctx context.Context, method string, msg chatMessage) (chatAnswer, error) {
 	var buf bytes.Buffer
+	buf.Grow(1 << 10) // a message's JSON, at once rather than in doublings from 64 bytes
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // Slack reads <@U…> as it is
 	if err := enc.Encode(msg); err != nil {
@@ -88,8 +85,10 @@ func (a *API) chat(ctx context.Context, method string, msg chatMessage) (chatAns
 		return chatAnswer{}, slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
 	var ans chatAnswer
-	err = json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&ans)
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer)) // so that the connection is reused
+	answer, err := readBody(resp) // read to the end, so that the connection is reused
+	if err == nil {
+		err = json.Unmarshal(answer, &ans)
+	}
 	if err != nil {
 		return chatAnswer{}, fmt.Errorf("%s: read the answer: %w", method, err)
 	}
