@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -102,14 +103,26 @@ func callResult(resp *http.Response, err error) string {
 // maxAnswer bounds how much of Slack's answer is read.
 const maxAnswer = 1 << 20
 
-// readBody reads resp's body, up to maxAnswer, in one allocation when its
-// length is known and none when callResult has read it already.
+// errAnswerTooLong is readBody's error for an answer longer than maxAnswer:
+// cut short, it would read as another, broken answer.
+var errAnswerTooLong = fmt.Errorf("Slack's answer is longer than %d bytes", maxAnswer)
+
+// readBody reads resp's body, in one allocation when its length is known
+// and none when callResult has read it already; a body longer than
+// maxAnswer is an error.
 func readBody(resp *http.Response) ([]byte, error) {
 	if b, ok := resp.Body.(bufferedBody); ok && b.Len() == len(b.data) {
 		return b.data, nil
 	}
-	if resp.ContentLength <= 0 || resp.ContentLength > maxAnswer {
-		return io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if resp.ContentLength > maxAnswer {
+		return nil, errAnswerTooLong
+	}
+	if resp.ContentLength <= 0 { // unknown (or none): read one byte past the bound to see it
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+		if err == nil && len(body) > maxAnswer {
+			return nil, errAnswerTooLong
+		}
+		return body, err
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(resp.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead free to read EOF

@@ -108,8 +108,8 @@ func BenchmarkCallResult(b *testing.B) {
 	}
 }
 
-// readBody takes the answer callResult read as it is, and reads no more
-// than maxAnswer of one whose length Slack did not say.
+// readBody takes the answer callResult read as it is, and refuses one
+// longer than maxAnswer, said or not, rather than cut it short.
 func TestReadBody(t *testing.T) {
 	body := `{"ok":true,"channel":"C1","ts":"1.2"}`
 	resp := &http.Response{StatusCode: 200, ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body))}
@@ -123,9 +123,20 @@ func TestReadBody(t *testing.T) {
 		t.Errorf("readBody after callResult allocated %.0f times, want none: the answer is read once", allocs)
 	}
 
-	huge := &http.Response{StatusCode: 200, ContentLength: -1, Body: io.NopCloser(strings.NewReader(strings.Repeat("x", maxAnswer+10)))}
-	got, err := readBody(huge)
-	if err != nil || len(got) != maxAnswer {
-		t.Errorf("readBody of an answer past maxAnswer: %d bytes, %v; want %d", len(got), err, maxAnswer)
+	for _, length := range []int64{-1, maxAnswer + 1} {
+		huge := func() *http.Response {
+			return &http.Response{StatusCode: 200, ContentLength: length, Body: io.NopCloser(strings.NewReader(strings.Repeat("x", maxAnswer+1)))}
+		}
+		if got, err := readBody(huge()); !errors.Is(err, errAnswerTooLong) {
+			t.Errorf("readBody of an answer of %d bytes (Content-Length %d) = %d bytes, %v; want errAnswerTooLong", maxAnswer+1, length, len(got), err)
+		}
+		if got := callResult(huge(), nil); got != "net_error" {
+			t.Errorf("callResult of an answer past maxAnswer = %q, want net_error", got)
+		}
+	}
+	exact := strings.Repeat("x", maxAnswer)
+	full := &http.Response{StatusCode: 200, ContentLength: -1, Body: io.NopCloser(strings.NewReader(exact))}
+	if got, err := readBody(full); err != nil || len(got) != maxAnswer {
+		t.Errorf("readBody of an answer of exactly maxAnswer bytes = %d bytes, %v; want all of it", len(got), err)
 	}
 }
