@@ -71,7 +71,9 @@ var implementations = []struct {
 		mr := miniredis.RunT(t)
 		r := newTestRedis(t, mr, c)
 		mr.Close()
-		return world{store: NewFallback(r, NewMemory(MemoryConfig{Now: c.Now}), FallbackConfig{}), advance: c.add}
+		f := NewFallback(r, NewMemory(MemoryConfig{Now: c.Now}), FallbackConfig{})
+		forceOutage(f)
+		return world{store: f, advance: c.add}
 	}},
 }
 
@@ -171,6 +173,13 @@ func TestClaimAndRelease(t *testing.T) {
 			{"carol claims after the 15 s", 2 * time.Second, claim(carol), carol, true},
 			{"alice refused while carol's claim lives", ttl - 10*time.Millisecond, claim(alice), carol, false},
 			{"the claim expires after its TTL", 20 * time.Millisecond, claim(alice), alice, true},
+			{"alice's claim lapses before her transfer is over", ttl + time.Second, claim(carol), carol, true},
+			{"carol releases at once", 0, release(carol, 0), Holder{}, false},
+			{"alice's release takes the lapsed claim again for the hold", 0, release(alice, 15*time.Second), Holder{}, false},
+			{"bob refused within that hold", 14 * time.Second, claim(bob), alice, false},
+			{"bob claims after it", 2 * time.Second, claim(bob), bob, true},
+			{"a late release at once by alice leaves bob's claim", 0, release(alice, 0), Holder{}, false},
+			{"so bob still holds the call", 0, claim(carol), bob, false},
 		}
 		for _, s := range steps {
 			w.advance(s.advance)
@@ -182,8 +191,11 @@ func TestClaimAndRelease(t *testing.T) {
 				t.Errorf("%s: got %+v, %v; want %+v, %v", s.name, got, ok, s.want, s.wantOK)
 			}
 		}
-		if _, _, err := w.store.Claim(ctx(t), "other", Holder{User: "U1"}, ttl); err == nil {
-			t.Error("a claim without a token was accepted")
+		for _, h := range []Holder{{User: "U1", Channel: "C1"}, {Token: "t", User: "<!here>", Channel: "C1"},
+			{Token: "t", User: "U1", Channel: "C1\n"}, {Token: "t\n", User: "U1", Channel: "C1"}, {Token: "t", User: "U1"}} {
+			if _, _, err := w.store.Claim(ctx(t), "other", h, ttl); err == nil {
+				t.Errorf("a claim by the malformed holder %q was accepted", h)
+			}
 		}
 		if err := w.store.Release(ctx(t), "other", Holder{}, 0); err == nil {
 			t.Error("a release without a token was accepted")
@@ -259,7 +271,7 @@ func TestAtomicUnderConcurrency(t *testing.T) {
 				} else if first {
 					seen.Add(1)
 				}
-				if _, ok, err := w.store.Claim(ctx(t), "call:X", Holder{Token: fmt.Sprint("t", i)}, time.Minute); err != nil {
+				if _, ok, err := w.store.Claim(ctx(t), "call:X", Holder{Token: fmt.Sprint("t", i), User: "U1", Channel: "C1"}, time.Minute); err != nil {
 					errs <- err
 				} else if ok {
 					claimed.Add(1)
@@ -281,4 +293,59 @@ func TestAtomicUnderConcurrency(t *testing.T) {
 				n, seen.Load(), claimed.Load(), took.Load())
 		}
 	})
+}
+
+// A claim value that the bot did not write (another program, an operator's
+// SET without expiry) is stale: taken over, never quoted to a requester or
+// left to block the call for ever.
+func TestRedisStaleClaimsAreTakenOver(t *testing.T) {
+	c := &clock{now: t0}
+	mr := miniredis.RunT(t)
+	r := newTestRedis(t, mr, c)
+	alice := Holder{Token: "req-a", User: "UALICE", Channel: "CFLOOR"}
+	const key = KeyPrefix + "claim:call:X"
+	for _, tc := range []struct {
+		name, value string
+		ttl         time.Duration
+	}{
+		{"mrkdwn in the holder", "tok\n<!here>\n<https://evil.example|click>", time.Minute},
+		{"one line", "anything", time.Minute},
+		{"a well-formed holder without expiry", "tok\nUBOB\nCOTHER", 0},
+		{"an empty value", "", time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mr.Set(key, tc.value)
+			if tc.ttl > 0 {
+				mr.SetTTL(key, tc.ttl)
+			}
+			cur, ok, err := r.Claim(ctx(t), "call:X", alice, time.Minute)
+			if err != nil || !ok || cur != alice {
+				t.Fatalf("Claim over the stale value %q = %+v, %v, %v; want alice's claim", tc.value, cur, ok, err)
+			}
+			if got, _ := mr.Get(key); got != "req-a\nUALICE\nCFLOOR" {
+				t.Errorf("value after the claim = %q", got)
+			}
+			if ttl := mr.TTL(key); ttl <= 0 || ttl > time.Minute {
+				t.Errorf("claim TTL after taking over = %v, want the claim's minute", ttl)
+			}
+			mr.Del(key)
+		})
+	}
+	// A release that finds a stale value in place of its lapsed claim takes
+	// it over for the hold too.
+	mr.Set(key, "junk")
+	if err := r.Release(ctx(t), "call:X", alice, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := mr.Get(key); got != "req-a\nUALICE\nCFLOOR" || mr.TTL(key) != 15*time.Second {
+		t.Errorf("after releasing over a stale value: %q for %v, want alice's claim for 15s", got, mr.TTL(key))
+	}
+}
+
+// forceOutage puts f in an outage, as if Redis had failed for longer than
+// OutageAfter.
+func forceOutage(f *Fallback) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failingSince, f.outage = time.Now().Add(-time.Hour), true
 }

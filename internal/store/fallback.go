@@ -2,9 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -21,51 +21,67 @@ type Remote interface {
 type FallbackConfig struct {
 	// Timeout bounds each call to the remote store. Default 300 ms.
 	Timeout time.Duration
-	// ProbeInterval is how often Run pings the remote store while the
-	// replica runs on memory. Default 2 s.
+	// ProbeInterval is how often Run pings the remote store while it is
+	// failing. Default 1 s.
 	ProbeInterval time.Duration
-	// LogEvery is the least time between two "falling back" error lines
-	// (and between two "back on Redis" lines). Default 1 min.
+	// OutageAfter is how long the remote store must have been failing,
+	// from the first failure this replica saw, before claims are taken
+	// from memory. Until then a claim that the remote cannot answer fails
+	// with ErrUnchecked. Default 10 s.
+	OutageAfter time.Duration
+	// LogEvery is the least time between two lines of each kind ("not
+	// answering", "outage", "answers again"). Default 1 min.
 	LogEvery time.Duration
-	// OnFallback, when set, is called once each time the store falls back
-	// from the remote store to memory (for a counter).
+	// OnFallback, when set, is called once each time claims move from the
+	// remote store to memory (an outage of OutageAfter or more), for a
+	// counter.
 	OnFallback func()
 	// Log receives the fallback and recovery lines. Default: none.
 	Log *zap.Logger
 }
 
-// Fallback is a remote (Redis) store that keeps working when the remote
-// does not answer: availability of transfers wins over cross-replica
-// dedupe (SPEC §14).
+// ErrUnchecked is Claim's error while the remote store is failing but has
+// not failed for OutageAfter yet: nobody can say whether another replica
+// holds the claim, so it is neither granted nor refused.
+var ErrUnchecked = errors.New("store: Redis is not answering, so the claim cannot be checked")
+
+// Fallback is a remote (Redis) store that keeps the floor working when the
+// remote does not answer, without letting a hiccup hand out a claim that
+// another replica holds.
 //
 // While the remote answers, every operation goes to it, each bounded by
 // Timeout. The first error (other than the caller's own context ending)
-// switches the store to its in-memory store: that call and every later one
-// is served from memory without waiting on the remote, the switch is logged
-// at error level (at most once per LogEvery) and OnFallback is called. Run,
-// in the background, then pings the remote every ProbeInterval and switches
-// back as soon as it answers. Without Run the store stays on memory once it
-// has fallen back.
+// marks the remote as failing, from that moment:
+//   - FirstSeen, Take and Untake are served from memory at once: a
+//     redelivery that reaches another replica meanwhile may run its checks
+//     twice, and rates are counted per replica; both are brakes, not locks.
+//   - Claim still asks the remote (a claim is one call per transfer); when
+//     the remote cannot answer, it fails with ErrUnchecked, and the bot
+//     refuses the transfer: fail closed.
+//   - Once the remote has been failing for OutageAfter, by Run's probes or
+//     by a claim, the store is in an outage: claims are taken from memory
+//     too (the floor keeps transferring; exclusion holds within this
+//     replica only), logged at error level and counted by OnFallback.
+//
+// Run, in the background, pings the remote every ProbeInterval while it is
+// failing and switches everything back as soon as it answers.
 //
 // The in-memory store also keeps what this replica did on the remote, so
 // that an outage does not make it forget its own work: FirstSeen records
 // every key locally too and answers "seen" when either store has the key,
 // and claims taken on the remote are mirrored locally and checked first
-// (Release lets go of both). What other replicas recorded while this one
-// was on memory, and what it recorded in memory, is not shared: a
-// redelivery that reaches another replica during an outage may run twice,
-// and rate counts made on memory are per replica.
+// (Release lets go of both).
 type Fallback struct {
 	remote Remote
 	local  *Memory
 	cfg    FallbackConfig
 
-	down atomic.Bool
-	wake chan struct{} // tells Run to probe
+	mu           sync.Mutex
+	failingSince time.Time // zero while the remote answers
+	outage       bool      // claims are served from memory
+	wake         chan struct{}
 
-	logMu              sync.Mutex
-	lastDown, lastUp   time.Time
-	downsSinceLastLine int
+	lastFailing, lastOutage, lastUp time.Time // when each line was last logged
 }
 
 var _ Store = (*Fallback)(nil)
@@ -77,7 +93,10 @@ func NewFallback(remote Remote, local *Memory, cfg FallbackConfig) *Fallback {
 		cfg.Timeout = 300 * time.Millisecond
 	}
 	if cfg.ProbeInterval <= 0 {
-		cfg.ProbeInterval = 2 * time.Second
+		cfg.ProbeInterval = time.Second
+	}
+	if cfg.OutageAfter <= 0 {
+		cfg.OutageAfter = 10 * time.Second
 	}
 	if cfg.LogEvery <= 0 {
 		cfg.LogEvery = time.Minute
@@ -88,37 +107,48 @@ func NewFallback(remote Remote, local *Memory, cfg FallbackConfig) *Fallback {
 	return &Fallback{remote: remote, local: local, cfg: cfg, wake: make(chan struct{}, 1)}
 }
 
-// OnRemote reports whether the store is using the remote store now (false:
-// it serves from memory).
-func (f *Fallback) OnRemote() bool { return !f.down.Load() }
+// OnRemote reports whether every operation goes to the remote store now
+// (false: it is failing, and some or all are served from memory).
+func (f *Fallback) OnRemote() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failingSince.IsZero()
+}
+
+// InOutage reports whether claims are served from memory: the remote has
+// been failing for OutageAfter or more.
+func (f *Fallback) InOutage() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.outage
+}
 
 // Run checks the remote store at once (a replica started while Redis is
-// unreachable runs on memory from the start), then, whenever the store has
-// fallen back, pings the remote every ProbeInterval until it answers, and
-// switches back. It returns when ctx ends.
+// unreachable counts its failure from then), then, whenever the remote is
+// failing, pings it every ProbeInterval until it answers. It returns when
+// ctx ends.
 func (f *Fallback) Run(ctx context.Context) {
 	f.probe(ctx)
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-f.wake:
-		}
-		t := time.NewTicker(f.cfg.ProbeInterval)
-		for f.down.Load() {
+		if f.OnRemote() {
 			select {
 			case <-ctx.Done():
-				t.Stop()
 				return
-			case <-t.C:
+			case <-f.wake:
 			}
-			f.probe(ctx)
 		}
-		t.Stop()
+		t := time.NewTimer(f.cfg.ProbeInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		f.probe(ctx)
 	}
 }
 
-// probe pings the remote store and switches to it, or away from it.
+// probe pings the remote store and records what it found.
 func (f *Fallback) probe(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
@@ -127,53 +157,80 @@ func (f *Fallback) probe(ctx context.Context) {
 	case ctx.Err() != nil:
 	case err != nil:
 		f.fail(err)
-	case f.down.CompareAndSwap(true, false):
-		f.logMu.Lock()
-		defer f.logMu.Unlock()
-		if now := time.Now(); now.Sub(f.lastUp) >= f.cfg.LogEvery {
-			f.lastUp = now
-			f.cfg.Log.Warn("store: Redis answers again; shared state is back on Redis")
-		}
+	default:
+		f.recover()
 	}
 }
 
-// fail switches the store to memory after the remote failed with err.
-func (f *Fallback) fail(err error) {
-	if !f.down.CompareAndSwap(false, true) {
+// recover records that the remote answered: everything goes to it again.
+func (f *Fallback) recover() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failingSince.IsZero() {
 		return
 	}
+	wasOutage := f.outage
+	f.failingSince, f.outage = time.Time{}, false
+	if now := time.Now(); now.Sub(f.lastUp) >= f.cfg.LogEvery {
+		f.lastUp = now
+		f.cfg.Log.Warn("store: Redis answers again; shared state is back on Redis", zap.Bool("after_outage", wasOutage))
+	}
+}
+
+// fail records that the remote failed with err, and reports whether the
+// store is now in an outage (claims from memory).
+func (f *Fallback) fail(err error) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	if f.failingSince.IsZero() {
+		f.failingSince = now
+		select {
+		case f.wake <- struct{}{}:
+		default:
+		}
+		if now.Sub(f.lastFailing) >= f.cfg.LogEvery {
+			f.lastFailing = now
+			f.cfg.Log.Warn("store: Redis is not answering; redelivery checks and rates run on this replica's memory, "+
+				"and transfers are refused while nobody can check their call's claim",
+				zap.Error(err), zap.String("claims_from_memory_after", f.cfg.OutageAfter.String()))
+		}
+	}
+	if f.outage || now.Sub(f.failingSince) < f.cfg.OutageAfter {
+		return f.outage
+	}
+	f.outage = true
 	if f.cfg.OnFallback != nil {
 		f.cfg.OnFallback()
 	}
-	select {
-	case f.wake <- struct{}{}:
-	default:
+	if now.Sub(f.lastOutage) >= f.cfg.LogEvery {
+		f.lastOutage = now
+		f.cfg.Log.Error("store: Redis has not answered for "+now.Sub(f.failingSince).Round(time.Second).String()+
+			"; this replica takes call claims from its own memory until Redis answers again "+
+			"(two replicas may then both transfer one call, and redelivered requests are recognised only when they reach this replica)",
+			zap.Error(err), zap.String("probe_every", f.cfg.ProbeInterval.String()))
 	}
-	f.logMu.Lock()
-	defer f.logMu.Unlock()
-	f.downsSinceLastLine++
-	now := time.Now()
-	if now.Sub(f.lastDown) < f.cfg.LogEvery {
-		return
-	}
-	f.cfg.Log.Error("store: Redis is not answering; this replica runs on its in-memory store "+
-		"(redelivered requests are recognised only when they reach this replica) until Redis answers again",
-		zap.Error(err), zap.Int("fallbacks", f.downsSinceLastLine), zap.Duration("probe_every", f.cfg.ProbeInterval))
-	f.lastDown, f.downsSinceLastLine = now, 0
+	return true
 }
 
+// failing reports whether the remote is failing now.
+func (f *Fallback) failing() bool { return !f.OnRemote() }
+
 // onRemote runs op on the remote store, bounded by Timeout, unless the
-// store is on memory. It reports whether op succeeded; when it did not,
-// the caller serves from memory. It returns an error only when ctx itself
-// ended.
-func (f *Fallback) onRemote(ctx context.Context, op func(context.Context) error) (bool, error) {
-	if f.down.Load() {
+// remote is failing and force is false. It reports whether op succeeded;
+// when it did not, the caller serves from memory or refuses. It returns an
+// error only when ctx itself ended.
+func (f *Fallback) onRemote(ctx context.Context, force bool, op func(context.Context) error) (bool, error) {
+	if !force && f.failing() {
 		return false, nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	err := op(rctx)
 	if err == nil {
+		if force {
+			f.recover()
+		}
 		return true, nil
 	}
 	if ctx.Err() != nil {
@@ -191,7 +248,7 @@ func (f *Fallback) onRemote(ctx context.Context, op func(context.Context) error)
 func (f *Fallback) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	seenHere := f.local.seenNow(key)
 	var remote bool
-	ok, err := f.onRemote(ctx, func(ctx context.Context) (err error) {
+	ok, err := f.onRemote(ctx, false, func(ctx context.Context) (err error) {
 		remote, err = f.remote.FirstSeen(ctx, key, ttl)
 		return err
 	})
@@ -206,7 +263,9 @@ func (f *Fallback) FirstSeen(ctx context.Context, key string, ttl time.Duration)
 }
 
 // Claim implements Store. A claim this replica holds in memory (taken
-// during an outage, or mirrored from the remote) is checked first.
+// during an outage, or mirrored from the remote) is checked first. While
+// the remote is failing, short of an outage, a claim it cannot answer is
+// ErrUnchecked, never granted from memory.
 func (f *Fallback) Claim(ctx context.Context, key string, holder Holder, ttl time.Duration) (Holder, bool, error) {
 	if _, err := encodeHolder(holder); err != nil {
 		return Holder{}, false, err
@@ -216,14 +275,18 @@ func (f *Fallback) Claim(ctx context.Context, key string, holder Holder, ttl tim
 	}
 	var cur Holder
 	var got bool
-	ok, err := f.onRemote(ctx, func(ctx context.Context) (err error) {
-		cur, got, err = f.remote.Claim(ctx, key, holder, ttl)
-		return err
+	var remoteErr error
+	ok, err := f.onRemote(ctx, !f.InOutage(), func(ctx context.Context) error {
+		cur, got, remoteErr = f.remote.Claim(ctx, key, holder, ttl)
+		return remoteErr
 	})
 	if err != nil {
 		return Holder{}, false, err
 	}
 	if !ok {
+		if !f.InOutage() {
+			return Holder{}, false, fmt.Errorf("%w: %w", ErrUnchecked, remoteErr)
+		}
 		return f.local.Claim(ctx, key, holder, ttl)
 	}
 	if got {
@@ -234,15 +297,25 @@ func (f *Fallback) Claim(ctx context.Context, key string, holder Holder, ttl tim
 	return cur, got, nil
 }
 
-// Release implements Store, in memory and on the remote store.
+// Release implements Store, in memory and on the remote store. A claim
+// taken on the remote must go there too, so a release asks the remote even
+// while it is failing, short of an outage.
 func (f *Fallback) Release(ctx context.Context, key string, holder Holder, keep time.Duration) error {
 	if err := f.local.Release(ctx, key, holder, keep); err != nil {
 		return err
 	}
-	_, err := f.onRemote(ctx, func(ctx context.Context) error {
-		return f.remote.Release(ctx, key, holder, keep)
+	var remoteErr error
+	ok, err := f.onRemote(ctx, !f.InOutage(), func(ctx context.Context) error {
+		remoteErr = f.remote.Release(ctx, key, holder, keep)
+		return remoteErr
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if !ok && remoteErr != nil {
+		return fmt.Errorf("release on Redis (it expires there by itself): %w", remoteErr)
+	}
+	return nil
 }
 
 // Take implements Store.
@@ -252,7 +325,7 @@ func (f *Fallback) Take(ctx context.Context, key string, limit int, window time.
 	}
 	var took bool
 	var retry time.Duration
-	ok, err := f.onRemote(ctx, func(ctx context.Context) (err error) {
+	ok, err := f.onRemote(ctx, false, func(ctx context.Context) (err error) {
 		took, retry, err = f.remote.Take(ctx, key, limit, window)
 		return err
 	})
@@ -270,7 +343,7 @@ func (f *Fallback) Untake(ctx context.Context, key string, window time.Duration)
 	if window <= 0 {
 		return errBadWindow
 	}
-	ok, err := f.onRemote(ctx, func(ctx context.Context) error {
+	ok, err := f.onRemote(ctx, false, func(ctx context.Context) error {
 		return f.remote.Untake(ctx, key, window)
 	})
 	if err != nil || ok {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -73,13 +74,14 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// Two replicas share what they see while Redis answers; when it stops,
-// each keeps working on its own memory, says so once, and shares again
-// once Redis is back.
-func TestFallbackWhileRedisIsDownAndBack(t *testing.T) {
+// Two replicas share what they see while Redis answers. One error from
+// Redis sends redelivery checks to memory at once, but never grants a
+// claim from memory: the claim fails closed (ErrUnchecked) until Redis
+// answers again.
+func TestFallbackHiccupFailsClaimsClosed(t *testing.T) {
 	mr := miniredis.RunT(t)
-	a := newReplica(t, mr.Addr(), FallbackConfig{})
-	b := newReplica(t, mr.Addr(), FallbackConfig{})
+	a := newReplica(t, mr.Addr(), FallbackConfig{OutageAfter: time.Hour})
+	b := newReplica(t, mr.Addr(), FallbackConfig{OutageAfter: time.Hour})
 
 	if !a.firstSeen(t, "k1") || b.firstSeen(t, "k1") {
 		t.Fatal("k1: replicas do not share what they saw while Redis is up")
@@ -89,56 +91,90 @@ func TestFallbackWhileRedisIsDownAndBack(t *testing.T) {
 		t.Fatalf("claim on Redis: %v %v", ok, err)
 	}
 
+	mr.SetError("LOADING Redis is loading the dataset in memory")
+	other := Holder{Token: "other", User: "U2", Channel: "C2"}
+	cur, ok, err := b.Claim(ctx(t), "call", other, time.Minute)
+	if ok || !errors.Is(err, ErrUnchecked) {
+		t.Fatalf("claim on another replica during a Redis error = %+v, %v, %v; want ErrUnchecked, not granted", cur, ok, err)
+	}
+	if b.OnRemote() || b.InOutage() {
+		t.Errorf("after one error: on remote %v, in outage %v; want failing, not an outage", b.OnRemote(), b.InOutage())
+	}
+	if !b.firstSeen(t, "k2") || b.firstSeen(t, "k2") {
+		t.Error("k2: while Redis fails, redelivery checks run on memory at once")
+	}
+	if b.fallbacks.Load() != 0 || len(b.errorLines()) != 0 {
+		t.Errorf("a hiccup counted %d fallbacks and logged %d error lines; want none (a warning)", b.fallbacks.Load(), len(b.errorLines()))
+	}
+	if n := len(b.logs.FilterMessageSnippet("Redis is not answering").All()); n != 1 {
+		t.Errorf("%d warnings that Redis is not answering, want 1", n)
+	}
+
+	mr.SetError("")
+	waitUntil(t, "replica b back on Redis", b.OnRemote)
+	if cur, ok, err := b.Claim(ctx(t), "call", other, time.Minute); ok || err != nil || cur != owner {
+		t.Errorf("claim once Redis answers = %+v, %v, %v; want refused, held by %+v", cur, ok, err, owner)
+	}
+	if !b.firstSeen(t, "k3") || a.firstSeen(t, "k3") {
+		t.Error("k3: replicas do not share again once Redis is back")
+	}
+}
+
+// A Redis that accepts connections and never answers is a slow answer: the
+// claim fails closed after the store's own bound, not the client's timeout.
+func TestFallbackSlowAnswerFailsClaimsClosed(t *testing.T) {
+	addr := silentRedis(t)
+	r := newReplica(t, addr, FallbackConfig{Timeout: 100 * time.Millisecond, OutageAfter: time.Hour})
+	_, ok, err := r.Claim(ctx(t), "call", Holder{Token: "t", User: "U1", Channel: "C1"}, time.Minute)
+	if ok || !errors.Is(err, ErrUnchecked) || !strings.Contains(fmt.Sprint(err), "timeout") {
+		t.Errorf("claim against a silent Redis = %v, %v; want ErrUnchecked after a timeout", ok, err)
+	}
+}
+
+// Only an outage of OutageAfter moves claims to memory: said at error
+// level, counted once, and undone as soon as Redis answers.
+func TestFallbackOutageMovesClaimsToMemory(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a := newReplica(t, mr.Addr(), FallbackConfig{OutageAfter: 300 * time.Millisecond})
+	owner := Holder{Token: "before", User: "U1", Channel: "C1"}
+	if _, ok, err := a.Claim(ctx(t), "call", owner, time.Minute); !ok || err != nil {
+		t.Fatalf("claim on Redis: %v %v", ok, err)
+	}
 	mr.Close()
-	if !a.firstSeen(t, "k2") {
-		t.Error("k2 refused while Redis is down: the replica should run on memory")
+	if _, _, err := a.Claim(ctx(t), "other", Holder{Token: "x", User: "U2", Channel: "C2"}, time.Minute); !errors.Is(err, ErrUnchecked) {
+		t.Fatalf("claim at the start of the outage: %v, want ErrUnchecked", err)
 	}
-	if a.OnRemote() || a.fallbacks.Load() != 1 {
-		t.Errorf("after a failed call: on remote %v, %d fallbacks counted; want memory, 1", a.OnRemote(), a.fallbacks.Load())
-	}
-	if a.firstSeen(t, "k2") {
-		t.Error("k2 seen twice on the same replica during the outage")
-	}
-	if !b.firstSeen(t, "k2") {
-		t.Error("k2 on the other replica: during an outage nothing is shared, so it is new there")
+	waitUntil(t, "the outage, found by the probes", a.InOutage)
+	if a.fallbacks.Load() != 1 {
+		t.Errorf("%d fallbacks counted, want 1", a.fallbacks.Load())
 	}
 	lines := a.errorLines()
-	if len(lines) != 1 || !strings.Contains(lines[0].Message, "Redis is not answering") {
-		t.Fatalf("error lines after the fallback: %v; want one saying Redis is not answering", lines)
+	if len(lines) != 1 || !strings.Contains(lines[0].Message, "takes call claims from its own memory") || lines[0].ContextMap()["error"] == nil {
+		t.Fatalf("error lines in the outage: %v; want one saying claims come from memory, with the error", lines)
 	}
-	if c := lines[0].ContextMap(); c["error"] == nil {
-		t.Errorf("fallback line without the error: %v", c)
+	during := Holder{Token: "during", User: "U2", Channel: "C2"}
+	if _, ok, err := a.Claim(ctx(t), "other", during, time.Minute); !ok || err != nil {
+		t.Errorf("claim in the outage = %v, %v; want granted from memory", ok, err)
 	}
 	// The claim taken on Redis still binds on this replica: it was mirrored.
-	if cur, ok, _ := a.Claim(ctx(t), "call", Holder{Token: "during"}, time.Minute); ok || cur != owner {
+	if cur, ok, _ := a.Claim(ctx(t), "call", during, time.Minute); ok || cur != owner {
 		t.Errorf("second claim during the outage = %+v, %v; want refused, held by %+v", cur, ok, owner)
 	}
 
 	if err := mr.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "replica a back on Redis", a.OnRemote)
-	waitUntil(t, "replica b back on Redis", b.OnRemote)
+	waitUntil(t, "back on Redis", a.OnRemote)
+	if a.InOutage() {
+		t.Error("still in an outage once Redis answers")
+	}
 	if n := len(a.logs.FilterMessageSnippet("is back on Redis").All()); n != 1 {
 		t.Errorf("%d lines saying Redis answers again, want 1", n)
 	}
-	if !a.firstSeen(t, "k3") || b.firstSeen(t, "k3") {
-		t.Error("k3: replicas do not share again once Redis is back")
-	}
-	if a.firstSeen(t, "k2") {
-		t.Error("k2, seen during the outage, is new again once Redis is back")
-	}
-
-	mr.Close() // a second outage within the minute: counted, not logged again
-	a.firstSeen(t, "k4")
-	if a.fallbacks.Load() != 2 || len(a.errorLines()) != 1 {
-		t.Errorf("second outage: %d fallbacks counted (want 2), %d error lines (want 1: at most one a minute)",
-			a.fallbacks.Load(), len(a.errorLines()))
-	}
 }
 
-// A replica started while Redis is unreachable runs on memory from the
-// start and says so.
+// A replica started while Redis is unreachable refuses claims at first,
+// then, past OutageAfter, runs on memory and says so.
 func TestFallbackRedisUnreachableAtStart(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -146,8 +182,8 @@ func TestFallbackRedisUnreachableAtStart(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	r := newReplica(t, addr, FallbackConfig{})
-	waitUntil(t, "the fallback at start", func() bool { return r.fallbacks.Load() == 1 })
+	r := newReplica(t, addr, FallbackConfig{OutageAfter: 200 * time.Millisecond})
+	waitUntil(t, "the outage at start", func() bool { return r.fallbacks.Load() == 1 })
 	if len(r.errorLines()) != 1 {
 		t.Errorf("error lines: %v", r.errorLines())
 	}
@@ -156,9 +192,8 @@ func TestFallbackRedisUnreachableAtStart(t *testing.T) {
 	}
 }
 
-// A Redis that accepts connections and never answers costs one bounded
-// call, not the client's own timeouts.
-func TestFallbackBoundsEachCall(t *testing.T) {
+// silentRedis is a server that accepts connections and never answers.
+func silentRedis(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -173,22 +208,23 @@ func TestFallbackBoundsEachCall(t *testing.T) {
 			t.Cleanup(func() { c.Close() }) // read nothing, answer nothing
 		}
 	}()
-	remote := NewRedis(RedisConfig{Options: &redis.Options{Addr: ln.Addr().String()}})
-	t.Cleanup(func() { remote.Close() })
-	var fallbacks atomic.Int64
-	f := NewFallback(remote, NewMemory(MemoryConfig{}), FallbackConfig{
-		Timeout: 100 * time.Millisecond, OnFallback: func() { fallbacks.Add(1) },
-	})
+	return ln.Addr().String()
+}
 
-	start := time.Now()
+// A Redis that accepts connections and never answers costs one call
+// bounded by a timeout, then the answer comes from memory.
+func TestFallbackBoundsEachCall(t *testing.T) {
+	remote := NewRedis(RedisConfig{Options: &redis.Options{Addr: silentRedis(t)}})
+	t.Cleanup(func() { remote.Close() })
+	core, logs := observer.New(zapcore.DebugLevel)
+	f := NewFallback(remote, NewMemory(MemoryConfig{}), FallbackConfig{Timeout: 100 * time.Millisecond, Log: zap.New(core)})
 	first, err := f.FirstSeen(ctx(t), "k", time.Minute)
-	// The client's own read timeout is 2 s: well under it means the
-	// store's bound cut the call short.
-	if elapsed := time.Since(start); elapsed > 1500*time.Millisecond {
-		t.Errorf("FirstSeen against a silent Redis took %v; each call should be bounded by the store's timeout", elapsed)
+	if !first || err != nil || f.OnRemote() {
+		t.Errorf("FirstSeen = %v, %v (on remote %v); want true from memory", first, err, f.OnRemote())
 	}
-	if !first || err != nil || fallbacks.Load() != 1 {
-		t.Errorf("FirstSeen = %v, %v with %d fallbacks; want true from memory, 1 fallback", first, err, fallbacks.Load())
+	lines := logs.FilterMessageSnippet("Redis is not answering").All()
+	if len(lines) != 1 || !strings.Contains(fmt.Sprint(lines[0].ContextMap()["error"]), "timeout") {
+		t.Errorf("warning lines: %v; want one with the time-out as its error", lines)
 	}
 }
 
@@ -200,6 +236,9 @@ func TestFallbackCallerCancelled(t *testing.T) {
 	cancel()
 	if _, err := r.FirstSeen(cctx, "k", time.Minute); !errors.Is(err, context.Canceled) {
 		t.Errorf("FirstSeen with a cancelled context = %v, want context.Canceled", err)
+	}
+	if _, _, err := r.Claim(cctx, "k", Holder{Token: "t", User: "U1", Channel: "C1"}, time.Minute); !errors.Is(err, context.Canceled) {
+		t.Errorf("Claim with a cancelled context = %v, want context.Canceled", err)
 	}
 	if !r.OnRemote() || r.fallbacks.Load() != 0 {
 		t.Error("a cancelled caller made the store fall back")

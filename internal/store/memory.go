@@ -81,6 +81,12 @@ func (m *Memory) Release(_ context.Context, key string, holder Holder, keep time
 	defer m.mu.Unlock()
 	now := m.now()
 	cur, ok := m.claims.get(now, key)
+	if !ok && keep > 0 {
+		// The claim lapsed before its transfer was over: the call may be
+		// moving, so it is taken again for the hold.
+		m.claims.set(now, key, holder, keep)
+		return nil
+	}
 	if !ok || cur.Token != holder.Token {
 		return nil
 	}

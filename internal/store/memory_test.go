@@ -49,7 +49,7 @@ func TestMemoryClaimsAndCountsAreSwept(t *testing.T) {
 	m := NewMemory(MemoryConfig{Now: c.Now})
 	bg := context.Background()
 	for i := range 10_000 {
-		m.Claim(bg, fmt.Sprint("call", i), Holder{Token: "t"}, time.Second)
+		m.Claim(bg, fmt.Sprint("call", i), Holder{Token: "t", User: "U1", Channel: "C1"}, time.Second)
 		m.Take(bg, fmt.Sprint("U", i), 1, time.Second)
 		c.add(10 * time.Millisecond) // about 100 live at any time
 	}

@@ -111,19 +111,24 @@ func (r *Redis) FirstSeen(ctx context.Context, key string, ttl time.Duration) (b
 	}
 }
 
+// A claim's value that another writer left is stale, and overwritten
+// rather than honoured or quoted to a requester: one without an expiry
+// (it would block the call for ever) or one that is not a holder as
+// encodeHolder writes it (holderPattern, in Lua).
+const holderPattern = "^[%w_%-]+\n[UW][%u%d]+\n[CDG][%u%d]+$"
+
 // claimScript takes KEYS[1] for the holder ARGV[1] (token first, then a
-// newline) for ARGV[2] ms with SET NX PX, or, when another holder has it,
-// returns that holder's value. A holder claiming again (same token) renews.
+// newline) for ARGV[2] ms, unless another holder has it and the value is
+// not stale; then it returns that holder's value. A holder claiming again
+// (same token ARGV[3]) renews.
 var claimScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, ARGV[1]}
-end
 local cur = redis.call('GET', KEYS[1])
-if cur and string.sub(cur, 1, string.len(ARGV[3])) == ARGV[3] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return {1, ARGV[1]}
+if cur and string.sub(cur, 1, string.len(ARGV[3])) ~= ARGV[3]
+   and redis.call('PTTL', KEYS[1]) >= 0 and string.match(cur, ARGV[4]) then
+  return {0, cur}
 end
-return {0, cur}
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, ARGV[1]}
 `)
 
 // Claim implements Store.
@@ -133,7 +138,7 @@ func (r *Redis) Claim(ctx context.Context, key string, holder Holder, ttl time.D
 		return Holder{}, false, err
 	}
 	res, err := claimScript.Run(ctx, r.client, []string{KeyPrefix + "claim:" + key},
-		value, atLeastMS(ttl).Milliseconds(), holder.Token+"\n").Slice()
+		value, atLeastMS(ttl).Milliseconds(), holder.Token+"\n", holderPattern).Slice()
 	if err != nil {
 		return Holder{}, false, fmt.Errorf("redis claim: %w", err)
 	}
@@ -142,18 +147,35 @@ func (r *Redis) Claim(ctx context.Context, key string, holder Holder, ttl time.D
 	}
 	ok, _ := res[0].(int64)
 	cur, _ := res[1].(string)
-	return decodeHolder(cur), ok == 1, nil
+	h, valid := decodeHolder(cur)
+	if !valid {
+		return Holder{}, false, fmt.Errorf("redis claim: unexpected holder %q", clipForError(cur))
+	}
+	return h, ok == 1, nil
 }
 
 // releaseScript lets go of KEYS[1] if its holder's token is ARGV[1]: at
-// once (ARGV[2] = 0) or after ARGV[2] ms.
+// once (ARGV[2] = 0) or after ARGV[2] ms. A claim that lapsed meanwhile
+// (gone, or stale) is taken again for the hold, with the value ARGV[3]:
+// the call may be moving.
 var releaseScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
-if not cur or string.sub(cur, 1, string.len(ARGV[1])) ~= ARGV[1] then
+local keep = tonumber(ARGV[2])
+if not cur or redis.call('PTTL', KEYS[1]) < 0 or not string.match(cur, ARGV[4]) then
+  if keep > 0 then
+    redis.call('SET', KEYS[1], ARGV[3], 'PX', keep)
+    return 2
+  end
+  if cur then
+    redis.call('DEL', KEYS[1])
+  end
   return 0
 end
-if tonumber(ARGV[2]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if string.sub(cur, 1, string.len(ARGV[1])) ~= ARGV[1] then
+  return 0
+end
+if keep > 0 then
+  redis.call('PEXPIRE', KEYS[1], keep)
 else
   redis.call('DEL', KEYS[1])
 end
@@ -162,14 +184,16 @@ return 1
 
 // Release implements Store.
 func (r *Redis) Release(ctx context.Context, key string, holder Holder, keep time.Duration) error {
-	if _, err := encodeHolder(holder); err != nil {
+	value, err := encodeHolder(holder)
+	if err != nil {
 		return err
 	}
 	keepMS := int64(0)
 	if keep > 0 {
 		keepMS = atLeastMS(keep).Milliseconds()
 	}
-	if err := releaseScript.Run(ctx, r.client, []string{KeyPrefix + "claim:" + key}, holder.Token+"\n", keepMS).Err(); err != nil {
+	if err := releaseScript.Run(ctx, r.client, []string{KeyPrefix + "claim:" + key},
+		holder.Token+"\n", keepMS, value, holderPattern).Err(); err != nil {
 		return fmt.Errorf("redis release: %w", err)
 	}
 	return nil
@@ -241,21 +265,57 @@ func atLeastMS(d time.Duration) time.Duration {
 }
 
 // encodeHolder writes a holder as Redis keeps it: token, user and channel,
-// one per line, the token first so that the scripts can check it.
+// one per line, the token first so that the scripts can check it. Only a
+// well-formed holder is written, so that any other value is recognisably
+// stale (holderPattern).
 func encodeHolder(h Holder) (string, error) {
-	if h.Token == "" {
-		return "", errors.New("store: a claim needs a token")
-	}
-	if strings.Contains(h.Token+h.User+h.Channel, "\n") {
-		return "", errors.New("store: a holder's token, user and channel cannot contain a newline")
+	if !h.valid() {
+		return "", errors.New("store: a claim's holder needs a token of letters, digits, - and _, a Slack user id (U…/W…) and a channel id (C…/D…/G…)")
 	}
 	return h.Token + "\n" + h.User + "\n" + h.Channel, nil
 }
 
-func decodeHolder(v string) Holder {
+// decodeHolder reads a value encodeHolder wrote; ok is false for anything
+// else.
+func decodeHolder(v string) (h Holder, ok bool) {
 	token, rest, _ := strings.Cut(v, "\n")
 	user, channel, _ := strings.Cut(rest, "\n")
-	return Holder{Token: token, User: user, Channel: channel}
+	h = Holder{Token: token, User: user, Channel: channel}
+	return h, h.valid()
+}
+
+// valid reports whether h is a holder the bot writes: a token of letters,
+// digits, - and _; a Slack user id; a channel id.
+func (h Holder) valid() bool {
+	return isWord(h.Token, "-_", false) &&
+		len(h.User) > 1 && strings.ContainsRune("UW", rune(h.User[0])) && isWord(h.User[1:], "", true) &&
+		len(h.Channel) > 1 && strings.ContainsRune("CDG", rune(h.Channel[0])) && isWord(h.Channel[1:], "", true)
+}
+
+// isWord reports whether s is 1 to 64 ASCII letters (upper case only when
+// upper), digits and characters of extra.
+func isWord(s, extra string, upper bool) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case '0' <= c && c <= '9', 'A' <= c && c <= 'Z':
+		case 'a' <= c && c <= 'z' && !upper:
+		case strings.IndexByte(extra, c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// clipForError keeps an unexpected value short in an error.
+func clipForError(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 // SetRedisLogger sends go-redis's own log lines (dial failures of its

@@ -22,12 +22,18 @@ type Store interface {
 	// means another request (on any replica) recorded it first.
 	FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error)
 
-	// Claim takes key for holder for ttl, unless another holder has it. It
-	// returns the holder in force afterwards: holder itself when ok.
+	// Claim takes key for holder for ttl, unless another holder has it; a
+	// holder claiming again renews its claim for ttl. It returns the holder
+	// in force afterwards: holder itself when ok. holder must be well
+	// formed (a token, a Slack user id, a channel id); a value of the
+	// shared store that is not, or that never expires, is stale and taken
+	// over.
 	Claim(ctx context.Context, key string, holder Holder, ttl time.Duration) (current Holder, ok bool, err error)
 
 	// Release gives up holder's claim on key after the delay keep (0: at
-	// once). A claim that holder no longer holds is left alone.
+	// once). A claim another holder took is left alone; one that lapsed
+	// (nobody holds key) is taken again for keep, since the transfer it
+	// guarded may have moved the call.
 	Release(ctx context.Context, key string, holder Holder, keep time.Duration) error
 
 	// Take counts one event against key in the fixed window of length
