@@ -10,9 +10,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +55,13 @@ type replica struct {
 
 func startCluster(t *testing.T, n int) *cluster {
 	t.Helper()
+	return startClusterWith(t, n, nil)
+}
+
+// startClusterWith is startCluster with extra variables in every replica's
+// environment.
+func startClusterWith(t *testing.T, n int, extra map[string]string) *cluster {
+	t.Helper()
 	rd := redistest.StartT(t)
 	bin := botBinary(t)
 	f := fakes{
@@ -67,6 +74,7 @@ func startCluster(t *testing.T, n int) *cluster {
 	env := f.env()
 	env["REDIS_URL"] = rd.URL()
 	env["LOG_LEVEL"] = "info"
+	maps.Copy(env, extra)
 	for k, v := range env {
 		c.env = append(c.env, k+"="+v)
 	}
@@ -80,7 +88,7 @@ func startCluster(t *testing.T, n int) *cluster {
 func (c *cluster) startReplica(t *testing.T, bin, name string) *replica {
 	t.Helper()
 	r := &replica{name: name, logs: &lockedBuffer{}, exited: make(chan struct{})}
-	r.cmd = exec.Command(bin, "-env-file", filepath.Join(t.TempDir(), "none.env"))
+	r.cmd = exec.Command(bin, "-env-file", "") // no .env: the environment below is all
 	r.cmd.Env = c.env
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	if err := r.cmd.Start(); err != nil {
@@ -388,7 +396,30 @@ func TestRedisStopsAndComesBack(t *testing.T) {
 	c.done(1)
 	c.posts(1, "Redis up")
 
+	// The first seconds of an outage: nobody can check a call's claim, so
+	// transfers are refused, and the requester is told to try again.
 	c.redis.Stop()
+	c.sendTo(a, c.transfer())
+	c.sendTo(b, c.transfer())
+	msgs, err := c.slack.WaitCalls(c.ctx(), "response_url", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if text := m.Arg("text"); !strings.Contains(text, "Try again in a few seconds") {
+			t.Errorf("transfer at the start of the outage: requester told %q", text)
+		}
+	}
+	for _, r := range []*replica{a, b} {
+		r.waitLog(t, 1, `"outcome":"claim_unchecked"`)
+	}
+	c.posts(1, "Redis stopped for less than 10 s")
+
+	// Past 10 s, each replica takes claims from its memory, says so at
+	// error level, and the floor transfers again.
+	for _, r := range []*replica{a, b} {
+		r.waitLog(t, 1, `"level":"error"`, "takes call claims from its own memory")
+	}
 	c.sendTo(a, c.transfer())
 	c.sendTo(b, c.transfer())
 	for _, r := range c.done(3)[1:] {
@@ -396,10 +427,7 @@ func TestRedisStopsAndComesBack(t *testing.T) {
 			t.Errorf("thread reply during the outage %q", r)
 		}
 	}
-	for _, r := range []*replica{a, b} {
-		r.waitLog(t, 1, `"level":"error"`, "Redis is not answering")
-	}
-	c.posts(3, "Redis stopped: one command on each replica")
+	c.posts(3, "Redis stopped for 10 s or more: one command on each replica")
 
 	// During the outage a redelivery to the other replica is not recognised.
 	env := c.transfer()
@@ -428,8 +456,8 @@ func TestRedisStopsAndComesBack(t *testing.T) {
 	c.sendTo(b, again)
 	b.waitLog(t, 1, "redelivered request ignored", env.EnvelopeID)
 	c.posts(6, "Redis back: a command redelivered to the other replica runs once")
-	if n := a.logs.count(`"level":"error"`, "Redis is not answering") + b.logs.count(`"level":"error"`, "Redis is not answering"); n != 2 {
-		t.Errorf("%d fallback lines at error level, want 2 (one per replica)", n)
+	if n := a.logs.count(`"level":"error"`, "takes call claims from its own memory") + b.logs.count(`"level":"error"`, "takes call claims from its own memory"); n != 2 {
+		t.Errorf("%d outage lines at error level, want 2 (one per replica)", n)
 	}
 }
 
@@ -439,7 +467,7 @@ func TestReplicaStartsWithRedisDown(t *testing.T) {
 	c := startCluster(t, 0)
 	c.redis.Stop()
 	a := c.startReplica(t, botBinary(t), "A")
-	a.waitLog(t, 1, `"level":"error"`, "Redis is not answering")
+	a.waitLog(t, 1, `"level":"error"`, "takes call claims from its own memory")
 	c.sendTo(a, c.transfer())
 	c.done(1)
 	if err := c.redis.Restart(c.ctx()); err != nil {

@@ -10,9 +10,10 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
-// DeniedDestination is a refusal by the destination policy (SPEC §13.1):
-// a named destination whose `who` leaves the user out, or a typed
-// destination the directory's `typed` policy does not allow.
+// DeniedDestination is a refusal by the destination policy: a named
+// destination whose `who` leaves the user out, chosen by name or typed as
+// its address, or a typed destination the directory's `typed` policy does
+// not allow.
 const DeniedDestination Denial = DeniedLookup + 1
 
 // Rule is the rule of the destination policy that refused a destination.
@@ -75,6 +76,11 @@ type DestinationRefusal struct {
 	// Host is the SIP address's host as compared (RuleSIPDomain): lower
 	// case, without port or IPv6 brackets.
 	Host string
+
+	// Name is the named destination whose who refused (RuleWho): the one
+	// chosen by name, or the one whose address was typed
+	// (MayTypeDestinationIn).
+	Name string
 }
 
 // MayUseDestination reports whether userID may send calls to the named
@@ -89,7 +95,7 @@ func (a *Authorizer) MayUseDestination(ctx context.Context, userID string, d dir
 	}
 	if ok, lookupFailed, why := a.within(ctx, userID, d.Who); !ok {
 		dec := denied(DeniedDestination, "destination %s not allowed to user %s: %s", d.Name, userID, why)
-		dec.Destination = &DestinationRefusal{Rule: RuleWho, LookupFailed: lookupFailed}
+		dec.Destination = &DestinationRefusal{Rule: RuleWho, LookupFailed: lookupFailed, Name: d.Name}
 		return dec
 	}
 	return Decision{Allowed: true, Reason: fmt.Sprintf("destination %s allowed to user %s", d.Name, userID)}
@@ -97,6 +103,9 @@ func (a *Authorizer) MayUseDestination(ctx context.Context, userID string, d dir
 
 // MayTypeDestination reports whether userID may send calls to an endpoint
 // typed rather than chosen by name, under the directory's typed policy t.
+// It knows nothing of the directory's names: a caller with a directory asks
+// MayTypeDestinationIn, which also applies the who of the destinations the
+// endpoint is the address of.
 //
 // The rules are checked in this order, and the first that refuses is the
 // one reported (Decision.Destination.Rule):
@@ -123,15 +132,15 @@ func (a *Authorizer) MayUseDestination(ctx context.Context, userID string, d dir
 // port and IPv6 brackets on either side. There are no wildcards: a domain
 // does not cover its subdomains.
 //
-// Each list restricts only its own kind of endpoint, as SPEC §13.1 reads:
-// prefixes and deny_prefixes judge numbers only, and sip_domains judges SIP
-// addresses only. So when only sip_domains is given, any number is allowed
-// except one starting with a deny prefix; when only prefixes is given, a SIP
-// address at any host is allowed, and the user part of a SIP address is
-// never read as a number. An operator who allows typed numbers and wants
-// SIP addresses bounded too (a SIP address can reach a PSTN gateway) must
-// give sip_domains as well. An empty list is the same as no list: it
-// allows any endpoint of its kind.
+// Each list restricts only its own kind of endpoint: prefixes and
+// deny_prefixes judge numbers only, and sip_domains judges SIP addresses
+// only. So when only sip_domains is given, any number is allowed except one
+// starting with a deny prefix; when only prefixes is given, a SIP address at
+// any host is allowed, and the user part of a SIP address is never read as a
+// number. An operator who allows typed numbers and wants SIP addresses
+// bounded too (a SIP address can reach a PSTN gateway) must give sip_domains
+// as well. An empty list is the same as no list: it allows any endpoint of
+// its kind.
 func (a *Authorizer) MayTypeDestination(ctx context.Context, userID string, to plivo.Endpoint, t directory.Typed) Decision {
 	if d := a.MayType(ctx, userID, t); !d.Allowed {
 		return d
@@ -140,6 +149,50 @@ func (a *Authorizer) MayTypeDestination(ctx context.Context, userID string, to p
 		return checkSIPDomain(to, t.SIPDomains)
 	}
 	return checkPrefixes(to, t.Prefixes, t.DenyPrefixes)
+}
+
+// DestinationPolicy is the part of an Authorizer that MayTypeDestinationIn
+// asks: *Authorizer, or a caller's wrapper around it.
+type DestinationPolicy interface {
+	MayUseDestination(ctx context.Context, userID string, d directory.Destination) Decision
+	MayTypeDestination(ctx context.Context, userID string, to plivo.Endpoint, t directory.Typed) Decision
+}
+
+// MayTypeDestinationIn reports whether userID may send calls to the
+// endpoint to, typed rather than chosen by name, in the directory dir. Both
+// must allow it: the typed policy (p.MayTypeDestination with dir.Typed()),
+// and the who of every named destination whose endpoint is the same
+// address, however either is spelled (dir.DestinationsAt). Otherwise
+// typing a destination's address, or another spelling of it, would send
+// calls where its name is refused.
+//
+// The typed policy is asked first and its refusal reported as it is. Then
+// each named destination at the address, in file order: the first whose
+// who leaves userID out is reported with RuleWho and its Name, and with
+// LookupFailed when a group of its who could not be looked up.
+//
+// It takes the policy as p, rather than being a method, so that a caller
+// holding its Authorizer behind an interface of its own asks through it.
+func MayTypeDestinationIn(ctx context.Context, p DestinationPolicy, userID string, to plivo.Endpoint, dir *directory.Directory) Decision {
+	dec := p.MayTypeDestination(ctx, userID, to, dir.Typed())
+	if !dec.Allowed {
+		return dec
+	}
+	for _, d := range dir.DestinationsAt(to) {
+		named := p.MayUseDestination(ctx, userID, d)
+		if !named.Allowed {
+			r := DestinationRefusal{Rule: RuleWho}
+			if named.Destination != nil {
+				r = *named.Destination
+			}
+			r.Name = d.Name
+			named.Destination = &r
+			named.Reason = fmt.Sprintf("typed destination %s is the address of destination %s; %s", to, d.Name, named.Reason)
+			return named
+		}
+		dec.Reason += "; " + named.Reason
+	}
+	return dec
 }
 
 // checkPrefixes judges the number to by the prefix rules: refused when it

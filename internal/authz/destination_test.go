@@ -549,20 +549,20 @@ func TestMayUseDestination(t *testing.T) {
 		{
 			name: "not listed",
 			user: "U3", dest: billing("U1", "S1"),
-			want:      refused("destination billing not allowed to user U3: not listed in who", authz.DestinationRefusal{Rule: authz.RuleWho}),
+			want:      refused("destination billing not allowed to user U3: not listed in who", authz.DestinationRefusal{Rule: authz.RuleWho, Name: "billing"}),
 			wantCalls: map[string]int{"S1": 1},
 		},
 		{
 			name: "group lookup fails: refused (fail closed)",
 			user: "U1", dest: billing("SFAIL"),
-			want:      refused("destination billing not allowed to user U1: group lookup failed: SFAIL: slack: ratelimited", authz.DestinationRefusal{Rule: authz.RuleWho, LookupFailed: true}),
+			want:      refused("destination billing not allowed to user U1: group lookup failed: SFAIL: slack: ratelimited", authz.DestinationRefusal{Rule: authz.RuleWho, LookupFailed: true, Name: "billing"}),
 			wantCalls: map[string]int{"SFAIL": 1},
 		},
 		{
 			name: "two groups fail",
 			user: "U1", dest: billing("SFAIL", "SFAIL2"),
 			want: refused("destination billing not allowed to user U1: group lookup failed: SFAIL: slack: ratelimited; SFAIL2: slack: internal_error",
-				authz.DestinationRefusal{Rule: authz.RuleWho, LookupFailed: true}),
+				authz.DestinationRefusal{Rule: authz.RuleWho, LookupFailed: true, Name: "billing"}),
 			wantCalls: map[string]int{"SFAIL": 1, "SFAIL2": 1},
 		},
 	}

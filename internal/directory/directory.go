@@ -1,15 +1,16 @@
-// Package directory is the floor directory (SPEC §12): the destinations
-// supervisors send calls to by name, the agents they name by Slack user,
-// and the policy for destinations typed as numbers or SIP addresses.
+// Package directory is the floor directory: the destinations supervisors
+// send calls to by name, the agents they name by Slack user, and the policy
+// for destinations typed as numbers or SIP addresses.
 //
 // A *Directory is an immutable snapshot: a reload builds a new one and swaps
-// it in whole, so a request keeps the snapshot it started with. It knows
-// nothing of Slack's UI.
+// it in whole, so a request keeps the snapshot it started with. It is safe
+// for concurrent use, and knows nothing of Slack's UI.
 package directory
 
 import (
 	"encoding/hex"
 	"strings"
+	"sync"
 
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
@@ -30,7 +31,7 @@ type Agent struct {
 }
 
 // Typed is the policy for destinations typed as numbers or SIP addresses
-// rather than chosen by name (SPEC §13.1).
+// rather than chosen by name.
 type Typed struct {
 	Allow        bool     // false: directory names only
 	Who          []string // user and group ids that may type one; empty: anyone allowed to transfer
@@ -40,13 +41,18 @@ type Typed struct {
 }
 
 // Directory is one snapshot of the directory file. The zero value is an
-// empty directory. It is never modified once built.
+// empty directory. What it holds is never modified once built.
 type Directory struct {
 	destinations []Destination    // file order
 	byName       map[string]int   // lower-case name → index in destinations
 	agents       map[string]Agent // by Slack user id
 	typed        Typed
 	sum          [32]byte // SHA-256 of the file it was parsed from
+
+	// byEndpoint is built from destinations on first use, once per
+	// snapshot: most snapshots never see a typed destination.
+	byEndpointOnce sync.Once
+	byEndpoint     map[string][]Destination // Canonical form of To → destinations, file order
 }
 
 // Destinations returns the destinations in file order. The caller must not
@@ -60,6 +66,22 @@ func (d *Directory) Destination(name string) (Destination, bool) {
 		return Destination{}, false
 	}
 	return d.destinations[i], true
+}
+
+// DestinationsAt returns the destinations whose endpoint is the address
+// to, however either is spelled (compared in plivo.Endpoint.Canonical
+// form), in file order: what a typed destination also is by name, so that
+// typing an address is no way around a name's who. It returns nil when
+// there are none. The caller must not modify the slice.
+func (d *Directory) DestinationsAt(to plivo.Endpoint) []Destination {
+	d.byEndpointOnce.Do(func() {
+		d.byEndpoint = make(map[string][]Destination, len(d.destinations))
+		for _, dest := range d.destinations {
+			key := dest.To.Canonical()
+			d.byEndpoint[key] = append(d.byEndpoint[key], dest)
+		}
+	})
+	return d.byEndpoint[to.Canonical()]
 }
 
 // Agent returns the agent entry of a Slack user.

@@ -30,7 +30,7 @@ var (
 	// listed is counted all the same; it only lacks its zero series.
 	outcomes = []string{
 		"transferred", "dry_run", "failed", "unknown", "refused", "refused_destination",
-		"call_claimed", "rate_limited", "not_announced", "invalid", "busy",
+		"call_claimed", "claim_unchecked", "rate_limited", "not_announced", "invalid", "busy",
 	}
 	// redeliveryKinds are what a redelivery was recognised by.
 	redeliveryKinds = []string{"envelope", "trigger", "view"}
@@ -60,6 +60,7 @@ type Metrics struct {
 	redeliveries     *prometheus.CounterVec
 	storeFallbacks   prometheus.Counter
 	directoryReloads *prometheus.CounterVec
+	panics           prometheus.Counter
 }
 
 // New returns the bot's metrics on a registry of their own, with
@@ -112,6 +113,10 @@ func New(version string) *Metrics {
 			Help: "Reloads of the floor directory, by result: ok or refused.",
 		}, []string{"result"}),
 	}
+	m.panics = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "panics_total",
+		Help: "Panics recovered while handling one request; that request failed, the others went on.",
+	})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
 		Help: "Always 1; the labels say which build is running.",
@@ -120,7 +125,7 @@ func New(version string) *Metrics {
 
 	m.reg.MustRegister(
 		m.requests, m.plivo, m.slackAPI, m.ack, m.transfer, m.inFlight, m.socket,
-		m.redeliveries, m.storeFallbacks, m.directoryReloads, buildInfo,
+		m.redeliveries, m.storeFallbacks, m.directoryReloads, m.panics, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -183,6 +188,14 @@ func (m *Metrics) SlackCall(method, result string) {
 		return
 	}
 	m.slackAPI.WithLabelValues(method, result).Inc()
+}
+
+// Panic counts a panic recovered while handling one request.
+func (m *Metrics) Panic() {
+	if m == nil {
+		return
+	}
+	m.panics.Inc()
 }
 
 // Ack records how long an envelope waited for its ack.

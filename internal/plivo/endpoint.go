@@ -52,13 +52,15 @@ func (r Role) valid() bool { return r == RoleAgent || r == RoleCustomer }
 
 // Endpoint is a normalised call member address: an international phone
 // number or a SIP URI. The zero value is the empty endpoint, which is never
-// the result of a successful parse. Endpoints are comparable with ==.
+// the result of a successful parse. Endpoints are comparable with ==, which
+// compares how the address was written; two spellings of one address are
+// equal only in their Canonical forms.
 type Endpoint struct {
-	addr string // canonical: "+14152225555" or "sip:alice@example.com"
+	addr string // normalised: "+14152225555" or "sip:alice@example.com:5060"
 }
 
-// String returns the canonical form of e: "+14152225555" or
-// "sip:alice@example.com".
+// String returns e as parsed and normalised, "+14152225555" or
+// "sip:alice@example.com", which is also what Plivo is sent (see Format).
 func (e Endpoint) String() string { return e.addr }
 
 // IsSIP reports whether e is a SIP URI rather than a phone number.
@@ -71,6 +73,129 @@ func (e Endpoint) Format(f NumberFormat) string {
 		return strings.TrimPrefix(e.addr, "+")
 	}
 	return e.addr
+}
+
+// Canonical returns the one form that every spelling of e's address has,
+// to compare endpoints and key calls by: a phone number in E.164
+// ("+14152225555"), whatever the NumberFormat sent to Plivo; a SIP URI with
+// its scheme and host in lower case, an IPv6 host in brackets in its
+// shortest form, the %-escapes of unreserved characters (RFC 3986: letters,
+// digits, "-", ".", "_" and "~") in the user part decoded and the other
+// escapes in upper-case hex, and the default port 5060 left out. So
+// sip:%61lice@Host:5060 and sip:alice@host are one address. The user part
+// keeps its case, because SIP user parts are case-sensitive.
+//
+// It is never longer than String, parses to an Endpoint of the same
+// Canonical form, and is "" for the zero Endpoint. It is for comparing
+// only: Plivo is sent String's spelling, the one the members joined with.
+func (e Endpoint) Canonical() string {
+	if !e.IsSIP() {
+		return e.addr
+	}
+	// The parser let through exactly one @, well-formed escapes and a valid
+	// host[:port], and wrote the scheme and the host in lower case.
+	user, hostport, _ := strings.Cut(e.addr[len(sipScheme):], "@")
+	host, port := splitHostPort(hostport)
+	if strings.HasPrefix(host, "[") {
+		if addr, err := netip.ParseAddr(host[1 : len(host)-1]); err == nil {
+			host = "[" + shortestIPv6(addr) + "]"
+		}
+	}
+	if port == defaultSIPPort {
+		port = ""
+	}
+	var b strings.Builder
+	b.Grow(len(e.addr))
+	b.WriteString(sipScheme)
+	writeCanonicalUser(&b, user)
+	b.WriteByte('@')
+	b.WriteString(host)
+	if port != "" {
+		b.WriteByte(':')
+		b.WriteString(port)
+	}
+	return b.String()
+}
+
+// defaultSIPPort is the port a sip: URI without one is at (RFC 3261
+// §19.1.2), so writing it changes nothing.
+const defaultSIPPort = "5060"
+
+// splitHostPort splits a host[:port] the parser accepted, leaving an IPv6
+// host in its brackets.
+func splitHostPort(hostport string) (host, port string) {
+	if end := strings.IndexByte(hostport, ']'); end >= 0 {
+		return hostport[:end+1], strings.TrimPrefix(hostport[end+1:], ":")
+	}
+	host, port, _ = strings.Cut(hostport, ":")
+	return host, port
+}
+
+// shortestIPv6 returns the shortest way to write addr, an IPv6 address: in
+// lower-case hex without leading zeros, and :: for the run of zero groups
+// that saves the most, the first of equals, or for none when none saves a
+// character. No other spelling of addr is shorter, not even one with a
+// dotted IPv4 tail, so a canonical SIP URI is never longer than the one it
+// came from and still fits the parser's bound. RFC 5952's form
+// (netip.Addr.String) does not promise that: it never writes :: for a
+// single 0 group, and writes a mapped IPv4 address dotted.
+func shortestIPv6(addr netip.Addr) string {
+	raw := addr.As16()
+	var groups [8]string
+	for i := range groups {
+		groups[i] = strconv.FormatUint(uint64(raw[2*i])<<8|uint64(raw[2*i+1]), 16)
+	}
+	best := strings.Join(groups[:], ":")
+	for i := 0; i < len(groups); {
+		if groups[i] != "0" {
+			i++
+			continue
+		}
+		j := i
+		for j < len(groups) && groups[j] == "0" {
+			j++
+		}
+		if s := strings.Join(groups[:i], ":") + "::" + strings.Join(groups[j:], ":"); len(s) < len(best) {
+			best = s
+		}
+		i = j
+	}
+	return best
+}
+
+// writeCanonicalUser writes the SIP user part user with the escapes of
+// unreserved characters decoded and the others in upper-case hex: an
+// escaped unreserved character is the character itself (RFC 3986 §2.3),
+// while an escaped reserved one is not, so those stay escaped.
+func writeCanonicalUser(b *strings.Builder, user string) {
+	const upperHex = "0123456789ABCDEF"
+	for i := 0; i < len(user); i++ {
+		c := user[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		v := unhex(user[i+1])<<4 | unhex(user[i+2])
+		i += 2
+		if isUnreserved(v) {
+			b.WriteByte(v)
+		} else {
+			b.Write([]byte{'%', upperHex[v>>4], upperHex[v&0xf]})
+		}
+	}
+}
+
+// isUnreserved reports whether c is unreserved as RFC 3986 §2.3 has it.
+func isUnreserved(c byte) bool {
+	return isASCIIAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// unhex is the value of the hex digit c, which isHex accepted.
+func unhex(c byte) byte {
+	if isASCIIDigit(c) {
+		return c - '0'
+	}
+	return (c | 0x20) - 'a' + 10
 }
 
 const (
@@ -432,7 +557,8 @@ const (
 //
 // A non-nil error is an errors.Join of *FieldError values, one per bad field,
 // so that both are reported when both are bad. When both parse but are the
-// same endpoint, the error is one *FieldError for "to".
+// same address, however each is spelled (their Canonical forms are equal),
+// the error is one *FieldError for "to".
 func ParseTransfer(to, triggerSource string) (toEP, triggerEP Endpoint, err error) {
 	toEP, toErr := ParseEndpoint(to)
 	triggerEP, triggerErr := ParseEndpoint(triggerSource)
@@ -443,7 +569,7 @@ func ParseTransfer(to, triggerSource string) (toEP, triggerEP Endpoint, err erro
 	if triggerErr != nil {
 		errs = append(errs, &FieldError{Field: fieldTriggerSource, Err: triggerErr})
 	}
-	if errs == nil && toEP == triggerEP {
+	if errs == nil && toEP.Canonical() == triggerEP.Canonical() {
 		errs = append(errs, &FieldError{Field: fieldTo, Err: fmt.Errorf(
 			"%s is also the agent on the call: transfer the call to someone else", toEP)})
 	}

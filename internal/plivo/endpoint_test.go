@@ -2,6 +2,9 @@ package plivo_test
 
 import (
 	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +21,7 @@ var sip256 = "sip:" + strings.Repeat("a", 256-len("sip:")-len("@example.com")) +
 var acceptCases = []struct {
 	name   string
 	in     string
-	want   string // canonical form, and Format(FormatE164)
+	want   string // String(), and Format(FormatE164)
 	digits string // Format(FormatDigits)
 }{
 	{"e164", "+14152225555", "+14152225555", "14152225555"},
@@ -184,6 +187,113 @@ func TestParseEndpointAccepts(t *testing.T) {
 	}
 }
 
+// canonicalCases are spellings and the Canonical form they share.
+var canonicalCases = []struct {
+	name string
+	in   string
+	want string // Canonical()
+}{
+	{"number", "+1 (415) 222-5555", "+14152225555"},
+	{"number as a tel link", "<tel:+14152225555|+1 415 222 5555>", "+14152225555"},
+	{"sip unchanged", "sip:alice@example.com", "sip:alice@example.com"},
+	{"sip scheme and host in any case", "SIP:alice@EXAMPLE.com", "sip:alice@example.com"},
+	{"sip user keeps its case", "sip:Alice@example.com", "sip:Alice@example.com"},
+	{"escaped letter decoded", "sip:%61lice@example.com", "sip:alice@example.com"},
+	{"escaped capital stays a capital", "sip:%41lice@example.com", "sip:Alice@example.com"},
+	{"escape in upper-case hex decoded", "sip:%6C%6Fw@example.com", "sip:low@example.com"},
+	{"escaped digit decoded", "sip:%31%30%30@pbx", "sip:100@pbx"},
+	{"escaped - . _ ~ decoded", "sip:a%2Db%2ec%5Fd%7ee@example.com", "sip:a-b.c_d~e@example.com"},
+	{"escaped reserved character kept, hex upper-cased", "sip:bob%2fq%3b@example.com", "sip:bob%2Fq%3B@example.com"},
+	{"escaped space kept", "sip:bob%20smith@example.com", "sip:bob%20smith@example.com"},
+	{"escaped percent kept", "sip:100%25@example.com", "sip:100%25@example.com"},
+	{"escaped mark kept: not unreserved in RFC 3986", "sip:a%21@example.com", "sip:a%21@example.com"},
+	{"escaped non-ASCII byte kept", "sip:%c3%a9@example.com", "sip:%C3%A9@example.com"},
+	{"literal marks kept", "sip:a!b*c'd(e)f@example.com", "sip:a!b*c'd(e)f@example.com"},
+	{"default port dropped", "sip:alice@example.com:5060", "sip:alice@example.com"},
+	{"other port kept", "sip:alice@example.com:5080", "sip:alice@example.com:5080"},
+	{"port 50600 kept", "sip:alice@example.com:50600", "sip:alice@example.com:50600"},
+	{"port 506 kept", "sip:alice@example.com:506", "sip:alice@example.com:506"},
+	{"ipv4 default port dropped", "sip:alice@192.0.2.10:5060", "sip:alice@192.0.2.10"},
+	{"ipv6 default port dropped, brackets kept", "sip:alice@[2001:DB8::1]:5060", "sip:alice@[2001:db8::1]"},
+	{"ipv6 other port kept", "sip:alice@[2001:db8::1]:5061", "sip:alice@[2001:db8::1]:5061"},
+	{"ipv6 leading zeros and zero groups", "sip:alice@[2001:0DB8:0000:0000:0000:0000:0000:0001]", "sip:alice@[2001:db8::1]"},
+	{"ipv6 longest zero run compressed", "sip:alice@[1:0:0:1:0:0:0:1]", "sip:alice@[1:0:0:1::1]"},
+	{"ipv6 single zero group compressed", "sip:alice@[1:0:1:1:1:1:1:1]", "sip:alice@[1::1:1:1:1:1:1]"},
+	{"ipv6 zero run at an edge", "sip:alice@[0:0:0:0:0:0:0:1]", "sip:alice@[::1]"},
+	{"ipv6 unspecified", "sip:alice@[0:0:0:0:0:0:0:0]", "sip:alice@[::]"},
+	{"ipv6 dotted tail in hex", "sip:alice@[::ffff:192.0.2.1]", "sip:alice@[::ffff:c000:201]"},
+	{"everything at once", "<SIP:%61lice%2f@Example.COM:5060>", "sip:alice%2F@example.com"},
+}
+
+func TestCanonical(t *testing.T) {
+	for _, tc := range canonicalCases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := plivo.ParseEndpoint(tc.in)
+			if err != nil {
+				t.Fatalf("ParseEndpoint(%q): %v", tc.in, err)
+			}
+			if got := e.Canonical(); got != tc.want {
+				t.Errorf("ParseEndpoint(%q).Canonical() = %q, want %q", tc.in, got, tc.want)
+			}
+			again, err := plivo.ParseEndpoint(tc.want)
+			if err != nil || again.Canonical() != tc.want {
+				t.Errorf("ParseEndpoint(%q) = %q, %v: the canonical form is not its own Canonical", tc.want, again.Canonical(), err)
+			}
+		})
+	}
+}
+
+// Canonical is for comparing: what is sent to Plivo is the address as it
+// was written.
+func TestCanonicalLeavesStringAndFormat(t *testing.T) {
+	e, err := plivo.ParseEndpoint("sip:%61lice@Example.com:5060")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.String(), "sip:%61lice@example.com:5060"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	for _, f := range []plivo.NumberFormat{plivo.FormatE164, plivo.FormatDigits} {
+		if got, want := e.Format(f), "sip:%61lice@example.com:5060"; got != want {
+			t.Errorf("Format(%s) = %q, want %q", f, got, want)
+		}
+	}
+	if got := (plivo.Endpoint{}).Canonical(); got != "" {
+		t.Errorf("zero Endpoint's Canonical() = %q, want empty", got)
+	}
+}
+
+// Spellings of one address share a Canonical form; different addresses
+// do not.
+func TestCanonicalSameAddress(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"sip:alice@host.example", "sip:%61lice@host.example", true},
+		{"sip:alice@host.example", "sip:alice@host.example:5060", true},
+		{"sip:alice@host.example", "SIP:%61%6C%69%63%65@HOST.example:5060", true},
+		{"sip:bob%2fx@host.example", "sip:bob%2Fx@host.example", true},
+		{"sip:alice@[::1]", "sip:alice@[0:0:0:0:0:0:0:1]:5060", true},
+		{"+14152225555", "+1 415 222 5555", true},
+		{"+14152225555", "tel:+1-415-222-5555", true},
+		{"sip:alice@host.example", "sip:Alice@host.example", false},
+		{"sip:alice@host.example", "sip:alice@host.example:5061", false},
+		{"sip:bob/x@host.example", "sip:bob%2Fx@host.example", false},
+		{"sip:+14152225555@host.example", "+14152225555", false},
+	}
+	for _, tt := range tests {
+		a, errA := plivo.ParseEndpoint(tt.a)
+		b, errB := plivo.ParseEndpoint(tt.b)
+		if errA != nil || errB != nil {
+			t.Fatalf("ParseEndpoint: %v, %v", errA, errB)
+		}
+		if same := a.Canonical() == b.Canonical(); same != tt.same {
+			t.Errorf("%q (%s) and %q (%s): same address %v, want %v", tt.a, a.Canonical(), tt.b, b.Canonical(), same, tt.same)
+		}
+	}
+}
+
 func TestParseEndpointRefuses(t *testing.T) {
 	for _, tc := range refuseCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -276,6 +386,10 @@ func TestParseTransfer(t *testing.T) {
 		{
 			name: "equal SIP after normalisation", to: "SIP:bob@EXAMPLE.com", trigger: "<sip:bob@example.com>",
 			wantFieldErrs: []fieldErr{{"to", "to: sip:bob@example.com is also the agent on the call: transfer the call to someone else"}},
+		},
+		{
+			name: "equal SIP spelled two ways", to: "sip:%62ob@example.com:5060", trigger: "sip:bob@example.com",
+			wantFieldErrs: []fieldErr{{"to", "to: sip:%62ob@example.com:5060 is also the agent on the call: transfer the call to someone else"}},
 		},
 	}
 	for _, tc := range tests {
@@ -405,6 +519,9 @@ func FuzzParseEndpoint(f *testing.F) {
 	for _, tc := range refuseCases {
 		f.Add(tc.in)
 	}
+	for _, tc := range canonicalCases {
+		f.Add(tc.in)
+	}
 	for _, s := range []string{
 		strings.Repeat("+1", 1<<16),
 		strings.Repeat(" ", 300) + "+14152225555",
@@ -470,6 +587,163 @@ func FuzzParseEndpoint(f *testing.F) {
 		again, err := plivo.ParseEndpoint(s)
 		if err != nil || again != e {
 			t.Fatalf("ParseEndpoint(%q) = %q, then ParseEndpoint(%q) = %q, %v: not idempotent", in, s, s, again, err)
+		}
+		checkCanonical(t, e)
+	})
+}
+
+// checkCanonical checks the Canonical form of e, a parsed endpoint: it is
+// its own Canonical form, no longer than e, and has no spelling left that
+// could differ: no escaped unreserved character, no lower-case hex, no
+// default port, the IPv6 host of e in its shortest form.
+func checkCanonical(t *testing.T, e plivo.Endpoint) {
+	t.Helper()
+	c := e.Canonical()
+	if !e.IsSIP() {
+		if c != e.String() {
+			t.Fatalf("%q: Canonical() = %q, want the E.164 form", e, c)
+		}
+		return
+	}
+	again, err := plivo.ParseEndpoint(c)
+	if err != nil {
+		t.Fatalf("%q: Canonical() = %q, which does not parse: %v", e, c, err)
+	}
+	if again.String() != c || again.Canonical() != c {
+		t.Fatalf("%q: Canonical() = %q, whose own String and Canonical are %q and %q", e, c, again, again.Canonical())
+	}
+	if len(c) > len(e.String()) {
+		t.Fatalf("%q: Canonical() = %q is longer", e, c)
+	}
+	if !canonicalSIP.MatchString(c) || strings.HasSuffix(c, ":5060") || escapedUnreserved.MatchString(c) || lowerHexEscape.MatchString(c) {
+		t.Fatalf("%q: Canonical() = %q is not canonical", e, c)
+	}
+	if want := canonicalUser(userOf(e.String())); userOf(c) != want {
+		t.Fatalf("%q: Canonical() = %q, want the user part %q", e, c, want)
+	}
+	if host := hostOf(e.String()); strings.HasPrefix(host, "[") {
+		want := netip.MustParseAddr(strings.Trim(host, "[]"))
+		got, err := netip.ParseAddr(strings.Trim(hostOf(c), "[]"))
+		if err != nil || got != want || !strings.HasPrefix(hostOf(c), "[") {
+			t.Fatalf("%q: Canonical() = %q has another host than %s", e, c, want)
+		}
+	}
+}
+
+var (
+	escapedUnreserved = regexp.MustCompile(`%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[DEde]|5[Ff]|7[Ee])`)
+	lowerHexEscape    = regexp.MustCompile(`%(?:[a-f][0-9A-Fa-f]|[0-9A-Fa-f][a-f])`)
+)
+
+// userOf returns the user part of a SIP URI the parser accepted.
+func userOf(uri string) string {
+	user, _, _ := strings.Cut(strings.TrimPrefix(uri, "sip:"), "@")
+	return user
+}
+
+// hostOf returns the host of a SIP URI the parser accepted, an IPv6
+// address in its brackets, without the port.
+func hostOf(uri string) string {
+	host, _ := hostPortOf(uri)
+	return host
+}
+
+// hostPortOf returns the host and the port ("" for none) of a SIP URI the
+// parser accepted.
+func hostPortOf(uri string) (host, port string) {
+	_, hostport, _ := strings.Cut(uri, "@")
+	if end := strings.IndexByte(hostport, ']'); end >= 0 {
+		return hostport[:end+1], strings.TrimPrefix(hostport[end+1:], ":")
+	}
+	host, port, _ = strings.Cut(hostport, ":")
+	return host, port
+}
+
+// canonicalUser is the reference for the user part of a Canonical form,
+// with net/url rather than the code under test decoding: escapes of RFC
+// 3986's unreserved characters decoded, the others in upper case.
+func canonicalUser(user string) string {
+	return anyEscape.ReplaceAllStringFunc(user, func(esc string) string {
+		d, err := url.PathUnescape(esc)
+		if err != nil || len(d) != 1 || !strings.Contains(unreserved, d) {
+			return strings.ToUpper(esc)
+		}
+		return d
+	})
+}
+
+var anyEscape = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
+
+const unreserved = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+// FuzzCanonicalSpellings respells a SIP URI the parser accepts as a
+// supervisor might, escaping characters, changing the case of the scheme,
+// host and escapes, writing the default port and expanding an IPv6 host,
+// and checks that the respelling has the same Canonical form.
+func FuzzCanonicalSpellings(f *testing.F) {
+	for _, tc := range canonicalCases {
+		f.Add(tc.in, uint64(0))
+		f.Add(tc.in, ^uint64(0))
+		f.Add(tc.in, uint64(0x5555555555555555))
+	}
+	f.Fuzz(func(t *testing.T, in string, bits uint64) {
+		e, err := plivo.ParseEndpoint(in)
+		if err != nil || !e.IsSIP() {
+			return
+		}
+		bit := func(i int) bool { return bits>>(uint(i)%64)&1 == 1 }
+		var b strings.Builder
+		if bit(63) {
+			b.WriteString("SIP:")
+		} else {
+			b.WriteString("sip:")
+		}
+		user := userOf(e.String())
+		for i := 0; i < len(user); i++ {
+			c := user[i]
+			hex := fmt.Sprintf("%02X", c)
+			if bit(i + 1) {
+				hex = strings.ToLower(hex)
+			}
+			switch {
+			case c == '%':
+				// An escape already: change the case of its hex.
+				if bit(i) {
+					b.WriteString("%" + strings.ToLower(user[i+1:i+3]))
+				} else {
+					b.WriteString("%" + strings.ToUpper(user[i+1:i+3]))
+				}
+				i += 2
+			case strings.IndexByte(unreserved, c) >= 0 && bit(i):
+				b.WriteString("%" + hex)
+			default:
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('@')
+		host, port := hostPortOf(e.String())
+		if strings.HasPrefix(host, "[") && bit(62) {
+			host = "[" + netip.MustParseAddr(strings.Trim(host, "[]")).StringExpanded() + "]"
+		}
+		if bit(61) {
+			host = strings.ToUpper(host)
+		}
+		b.WriteString(host)
+		if port != "" {
+			b.WriteString(":" + port)
+		} else if bit(60) {
+			b.WriteString(":5060")
+		}
+		respelled := b.String()
+		if len(respelled) > 256 {
+			return // beyond the parser's bound, which is another test's
+		}
+		other, err := plivo.ParseEndpoint(respelled)
+		if err != nil {
+			t.Fatalf("%q respelled as %q does not parse: %v", e, respelled, err)
+		}
+		if other.Canonical() != e.Canonical() {
+			t.Fatalf("%q and its respelling %q: Canonical() %q and %q, want one", e, respelled, e.Canonical(), other.Canonical())
 		}
 	})
 }

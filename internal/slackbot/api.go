@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -139,12 +141,22 @@ func tokenRejected(variable string, err error) error {
 }
 
 // CheckAuth calls auth.test with the bot token. A token Slack rejects ends it
-// with a *TokenRejectedError; an unreachable Slack is retried with backoff,
-// logged each time, until ctx ends.
+// with a *TokenRejectedError; an unreachable Slack is retried with backoff
+// until ctx ends. Every failure is logged as it happens, and the third, at
+// error level, says what to check.
 func (a *API) CheckAuth(ctx context.Context, log *zap.Logger) (Identity, error) {
+	// After this many failures in a row, an operator is told what to check:
+	// a wrong URL or a blocked network does not heal by itself.
+	const unreachableAfter = 3
+	// One attempt per call: the doer's own retries would keep the first
+	// failures silent for seconds, and this loop retries anyway, saying so.
+	once := *a.http
+	once.maxAttempts = 1
+	client := slack.New(a.token, slack.OptionAPIURL(a.url), slack.OptionHTTPClient(&once))
+	where := a.url + "auth.test"
 	delay := time.Second
-	for {
-		resp, err := a.client.AuthTestContext(ctx)
+	for attempt := 1; ; attempt++ {
+		resp, err := client.AuthTestContext(ctx)
 		if err == nil {
 			return Identity{UserID: resp.UserID, BotID: resp.BotID, Team: resp.Team, TeamID: resp.TeamID}, nil
 		}
@@ -154,7 +166,16 @@ func (a *API) CheckAuth(ctx context.Context, log *zap.Logger) (Identity, error) 
 		if ctx.Err() != nil {
 			return Identity{}, fmt.Errorf("auth.test: %w", ctx.Err())
 		}
-		log.Warn("slack unreachable, retrying auth.test", zap.Error(err), zap.Duration("retry_in", delay))
+		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			delay = max(delay, rl.RetryAfter)
+		}
+		fields := []zap.Field{zap.String("url", where), zap.Int("attempt", attempt), zap.Error(err), zap.String("retry_in", delay.String())}
+		if attempt == unreachableAfter {
+			log.Error("Slack still unreachable: check that this host can reach the url (proxy, firewall, DNS), "+
+				"and that SLACK_API_URL is right", fields...)
+		} else {
+			log.Warn("slack unreachable, retrying auth.test", fields...)
+		}
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
@@ -218,6 +239,14 @@ type retryingDoer struct {
 func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	turn := d.lanes.turn(ctx) // nil unless the request posts in a channel (lanes.go)
+	method := d.method(req.URL)
+	// A message Slack may have received must not be sent again: it would
+	// stand twice in the channel. Whether the request was written is what
+	// tells a failed dial (safe to retry) from a lost answer (not).
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+	}))
 	for attempt, sent := 1, false; ; attempt++ {
 		if sent && req.GetBody != nil {
 			body, err := req.GetBody()
@@ -229,10 +258,17 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 		if err := turn.wait(ctx); err != nil {
 			return nil, err
 		}
-		resp, err := d.client.Do(req)
-		d.count(req, resp, err)
+		wrote.Store(false)
+		resp, err := bufferAnswer(d.client.Do(req))
+		// The lane learns of a 429 before the attempt is counted, so that
+		// whoever reads the count finds the channel held.
+		refused := req.GetBody != nil && turn.refused(resp)
+		d.countAs(method, resp, err)
 		sent = true
-		if req.GetBody != nil && turn.refused(resp) {
+		if err != nil && wrote.Load() && !repeatable[method] {
+			return nil, &MaybeSentError{Method: method, Err: err}
+		}
+		if refused {
 			// A 429 in a channel: the channel's lane says when to try again,
 			// most urgent message first; it is not an attempt.
 			if deadline, ok := ctx.Deadline(); ok && turn.nextSlot().After(deadline) {
@@ -260,6 +296,47 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// repeatable are the Web API methods that may be sent again after a
+// request that may have reached Slack: reading, or replacing a message or
+// view with the same content. Anything else (chat.postMessage,
+// chat.postEphemeral, a response_url post) would show twice.
+var repeatable = map[string]bool{
+	"auth.test": true, "apps.connections.open": true, "usergroups.users.list": true, "users.info": true,
+	"chat.update": true, "chat.getPermalink": true, "views.open": true, "views.update": true, "views.publish": true,
+}
+
+// MaybeSentError is a request that Slack may have received and acted on
+// (it was sent whole, then the answer was lost or timed out): it is not
+// sent again, and whoever sent it must not assume it failed.
+type MaybeSentError struct {
+	Method string
+	Err    error
+}
+
+func (e *MaybeSentError) Error() string {
+	return fmt.Sprintf("%s sent, but Slack's answer was lost: %v", e.Method, e.Err)
+}
+
+func (e *MaybeSentError) Unwrap() error { return e.Err }
+
+// bufferAnswer reads a 200 answer's body whole, within maxAnswer, for
+// every request whether or not metrics are on: one bound, one behaviour.
+func bufferAnswer(resp *http.Response, err error) (*http.Response, error) {
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	if _, ok := resp.Body.(bufferedBody); ok {
+		return resp, nil
+	}
+	body, err := readBody(resp)
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read Slack's answer: %w", err)
+	}
+	resp.Body = bufferedBody{bytes.NewReader(body), body}
+	return resp, nil
+}
+
 // retryAfter says whether the outcome of attempt is worth another try, and
 // after how long.
 func (d *retryingDoer) retryAfter(attempt int, resp *http.Response, err error) (time.Duration, bool) {
@@ -267,6 +344,8 @@ func (d *retryingDoer) retryAfter(attempt int, resp *http.Response, err error) (
 		return 0, false
 	}
 	switch {
+	case errors.Is(err, errAnswerTooLong):
+		return 0, false // it would be as long again
 	case err != nil:
 		return d.backoff(attempt), true
 	case resp.StatusCode == http.StatusTooManyRequests:

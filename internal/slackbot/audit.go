@@ -31,6 +31,9 @@ const outcomeRefusedDestination = "refused_destination"
 const (
 	outcomeCallClaimed = "call_claimed"
 	outcomeRateLimited = "rate_limited"
+	// outcomeClaimUnchecked: the shared store could not say whether another
+	// request holds the call, so nothing ran (fail closed).
+	outcomeClaimUnchecked = "claim_unchecked"
 )
 
 // decide records a check's decision after those before it: the entry's

@@ -98,7 +98,11 @@ type Bot struct {
 	store    store.Store    // ids already taken, calls claimed, rates counted
 	limiter  *authz.Limiter // the requesters' rate, on store
 	slots    chan struct{}  // one token per request in flight
-	inflight sync.WaitGroup
+	overflow chan struct{}  // one token per busy answer being checked for a redelivery
+	inflight sync.WaitGroup // every request goroutine, busy answers included
+
+	chMu       sync.Mutex
+	perChannel map[string]int // requests in flight that post in each channel
 	ready    atomic.Bool
 	// envelopeAt is when the event loop took the event it is handling. Only
 	// the event loop touches it: handle sets it, ack reads it.
@@ -149,6 +153,8 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 		store:      cfg.Store,
 		limiter:    authz.NewLimiter(cfg.Store, cfg.Rate),
 		slots:      make(chan struct{}, cfg.MaxInFlight),
+		overflow:   make(chan struct{}, cfg.MaxInFlight),
+		perChannel: make(map[string]int),
 		work:       work,
 		cancelWork: cancel,
 	}
@@ -202,7 +208,8 @@ loop:
 }
 
 // drain waits for in-flight requests, for the shutdown grace at most; then
-// it cancels them and gives them a moment to log what became of them.
+// it cancels them and waits until every one has returned, so that what they
+// use (the store) can be closed after Run returns.
 func (b *Bot) drain() {
 	done := make(chan struct{})
 	go func() {
@@ -218,10 +225,7 @@ func (b *Bot) drain() {
 	b.log.Error("shutdown grace over: cancelling in-flight transfers",
 		zap.Int("in_flight", len(b.slots)), zap.Duration("grace", b.cfg.ShutdownGrace))
 	b.cancelWork()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-	}
+	<-done
 }
 
 // socketModeError turns what RunContext returned into Run's error.
@@ -257,7 +261,16 @@ func (b *Bot) handle(evt socketmode.Event) error {
 			if rejected := tokenRejected("SLACK_APP_TOKEN", ce.ErrorObj); rejected != nil {
 				return rejected
 			}
-			b.log.Warn("cannot connect to Slack, retrying", zap.Error(ce.ErrorObj), zap.Duration("retry_in", ce.Backoff))
+			fields := []zap.Field{zap.String("url", b.api.url+"apps.connections.open"), zap.Int("attempt", ce.Attempt),
+				zap.Error(ce.ErrorObj), zap.String("retry_in", ce.Backoff.Round(time.Millisecond).String())}
+			// The third failure in a row says what to check. slack-go counts
+			// attempts afresh after each connection: once per outage.
+			if ce.Attempt == 3 {
+				b.log.Error("cannot connect to Slack: check that this host can reach the url and the WebSocket address "+
+					"it answers with (wss://…slack.com: proxy, firewall, DNS), and that SLACK_API_URL is right", fields...)
+			} else {
+				b.log.Warn("cannot connect to Slack, retrying", fields...)
+			}
 		}
 	case socketmode.EventTypeSlashCommand:
 		b.onSlashCommand(evt)
@@ -326,21 +339,83 @@ func (b *Bot) ack(req *socketmode.Request, payload any) {
 	b.metrics.Ack(time.Since(b.envelopeAt))
 }
 
-// tryStart takes a slot for a new request, or reports that none is free.
-func (b *Bot) tryStart() bool {
+// heldChannelShare is how many requests of one channel may be in flight
+// while Slack rate-limits that channel's messages: they wait their turn
+// there at about one message a second, three messages a transfer. Past it,
+// the channel's new transfers are answered busy, and the slots stay free
+// for the floor's other channels.
+const heldChannelShare = 8
+
+// tryStart takes a slot for a new request, or says why none is free: the
+// bot is full (busyText), or the request would post in channel, which
+// Slack is holding back and which has its share of slots already
+// (channelBusyText). channel is "" for a request that posts in no channel.
+func (b *Bot) tryStart(channel string) (ok bool, busy string) {
+	if channel != "" && b.api.http.lanes.isHeld(channel) {
+		b.chMu.Lock()
+		n := b.perChannel[channel]
+		b.chMu.Unlock()
+		if n >= heldChannelShare {
+			return false, channelBusyText
+		}
+	}
 	select {
 	case b.slots <- struct{}{}:
-		b.inflight.Add(1)
-		b.metrics.InFlightInc()
-		return true
 	default:
-		return false
+		return false, busyText
 	}
+	b.inflight.Add(1)
+	b.metrics.InFlightInc()
+	if channel != "" {
+		b.chMu.Lock()
+		b.perChannel[channel]++
+		b.chMu.Unlock()
+	}
+	return true, ""
 }
 
-// finish gives back the slot of a request that is done.
-func (b *Bot) finish() {
+// finish gives back the slot of a request that is done; channel is the
+// one tryStart was given.
+func (b *Bot) finish(channel string) {
+	if channel != "" {
+		b.chMu.Lock()
+		if b.perChannel[channel]--; b.perChannel[channel] <= 0 {
+			delete(b.perChannel, channel)
+		}
+		b.chMu.Unlock()
+	}
 	b.metrics.InFlightDec()
 	<-b.slots
 	b.inflight.Done()
+}
+
+// busy answers a request the bot has no room for, once. The ack goes at
+// once; then a redelivery check tells a twin of a request already running
+// (the same command under a new envelope) from a new one, so that nobody
+// is told "nothing was sent" about a request whose twin is transferring the
+// call. The checks have their own bound; past it, the ack itself says busy.
+func (b *Bot) busy(req *socketmode.Request, j *job, kind, id, text string, audited bool) {
+	select {
+	case b.overflow <- struct{}{}:
+	default:
+		b.ack(req, ephemeralAck(text))
+		if audited {
+			b.audit(j.entry(outcomeBusy))
+		}
+		return
+	}
+	b.inflight.Add(1)
+	b.ack(req, nil)
+	go func() {
+		defer func() {
+			<-b.overflow
+			b.inflight.Done()
+		}()
+		if b.firstTime(req, kind, id) {
+			b.tell(j, text)
+			if audited {
+				b.audit(j.entry(outcomeBusy))
+			}
+		}
+	}()
 }

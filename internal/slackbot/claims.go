@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,11 +29,20 @@ const (
 	claimMargin = 30 * time.Second
 )
 
-// callClaim is a request's claim on its call, to give up once the outcome
-// is known.
+// callClaim is a request's claim on its call, renewed while the transfer
+// runs, to give up once the outcome is known.
 type callClaim struct {
 	key    string
 	holder store.Holder
+	stop   func()      // stops the renewals
+	lostTo atomic.Value // store.Holder that took the claim after it lapsed, if any
+}
+
+// lost reports whether another request took the claim after it lapsed, and
+// which.
+func (c *callClaim) lost() (store.Holder, bool) {
+	h, ok := c.lostTo.Load().(store.Holder)
+	return h, ok
 }
 
 // checkRateAndClaim takes the requester's rate and claims the call of j.
@@ -55,11 +65,19 @@ func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
 	}
 
 	c := &callClaim{
-		key:    "call:" + j.transfer.triggerSource.String(),
+		// One call, one key: two spellings of one address claim the same.
+		key:    "call:" + j.transfer.triggerSource.Canonical(),
 		holder: store.Holder{Token: rand.Text(), User: j.userID, Channel: j.channelID},
 	}
 	current, ok, err := b.store.Claim(ctx, c.key, c.holder, b.claimTTL())
 	if ok {
+		// The announcement and the reply may each wait out Slack's
+		// Retry-After: the claim is renewed until the transfer is over.
+		c.stop = store.Keep(b.work, b.store, c.key, c.holder, b.claimTTL(), func(cur store.Holder) {
+			c.lostTo.Store(cur)
+			b.log.Error("call claim lapsed and was taken by another request", zap.String("call", c.key),
+				zap.String("requester", j.userID), zap.String("taken_by", cur.User), zap.String("taken_in", cur.Channel))
+		})
 		return c, true
 	}
 	if rate.Counted {
@@ -67,14 +85,15 @@ func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
 			b.log.Warn("rate not given back", zap.String("requester", j.userID), zap.Error(err))
 		}
 	}
-	e.outcome = outcomeCallClaimed
 	if err != nil {
 		// Never two transfers of one call: without an answer, refuse.
+		e.outcome = outcomeClaimUnchecked
 		e.err = fmt.Errorf("claim the call: %w", err)
 		e.refuse("call claim not checked")
 		b.tell(j, claimUncheckedText)
 		return nil, false
 	}
+	e.outcome = outcomeCallClaimed
 	e.refuse(fmt.Sprintf("call %s claimed by user %s in %s", j.transfer.triggerSource, current.User, current.Channel))
 	b.tell(j, callClaimedText(current, j.transfer.triggerSource.String()))
 	return nil, false
@@ -83,6 +102,7 @@ func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
 // release gives up the claim: at once when Plivo surely did nothing (a
 // refusal, a dry run, an announcement that failed), else after the hold.
 func (b *Bot) release(c *callClaim, outcome string) {
+	c.stop()
 	keep := time.Duration(0)
 	if outcome == outcomeTransferred || outcome == outcomeUnknown {
 		keep = b.cfg.ClaimHold
@@ -96,6 +116,7 @@ func (b *Bot) release(c *callClaim, outcome string) {
 	}
 }
 
-// claimTTL is how long a claim lives unless released: its holder's Plivo
-// request and a margin for the announcement and the reply.
+// claimTTL is how long a claim lives unless renewed (every third of it)
+// or released: a replica that dies mid-transfer frees the call that long
+// after its last renewal, when its Plivo request would have ended.
 func (b *Bot) claimTTL() time.Duration { return b.cfg.PlivoTimeout + claimMargin }

@@ -49,7 +49,7 @@ func resolveTransfer(toText, fromText string, dir *directory.Directory, requeste
 	if p, ok := resolveAgent(fromText, dir, requester, &t); !ok {
 		bad[blockTriggerSource] = p
 	}
-	if len(bad) == 0 && t.to == t.triggerSource {
+	if len(bad) == 0 && t.to.Canonical() == t.triggerSource.Canonical() {
 		what := t.to.String()
 		if t.destination != "" {
 			what = fmt.Sprintf("%s (%s)", t.destination, t.to)
@@ -177,7 +177,9 @@ func (b *Bot) usableDestinations(ctx context.Context, userID string, dir *direct
 }
 
 // checkDestination applies the directory's destination policy to j's
-// transfer (SPEC §13.1): a named destination's who, or the typed policy.
+// transfer: a named destination's who; for a typed endpoint, the typed
+// policy and the who of every destination at the same address, however it
+// was spelled, so that typing a name's address does not get round its who.
 // Without a directory there is nothing to check, and ok is false.
 func (b *Bot) checkDestination(j *job) (d authz.Decision, ok bool) {
 	if j.dir == nil {
@@ -190,7 +192,7 @@ func (b *Bot) checkDestination(j *job) (d authz.Decision, ok bool) {
 		dest, _ := j.dir.Destination(t.destination)
 		return b.authorizer.MayUseDestination(ctx, j.userID, dest), true
 	}
-	return b.authorizer.MayTypeDestination(ctx, j.userID, t.to, j.dir.Typed()), true
+	return authz.MayTypeDestinationIn(ctx, b.authorizer, j.userID, t.to, j.dir), true
 }
 
 // destinationRefusalText tells the requester why the destination was
@@ -199,7 +201,7 @@ func (b *Bot) destinationRefusalText(j *job, d authz.Decision) string {
 	if lookupFailed(d) {
 		return ":no_entry: Slack could not confirm your user-group membership just now, so nothing was transferred. Try again in a minute; if it keeps failing, tell the bot's operator."
 	}
-	why := destinationRefusalReason(j.transfer, d)
+	why := destinationRefusalReason(j.transfer, d, j.dir)
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	usable, _ := b.usableDestinations(ctx, j.userID, j.dir)
@@ -220,7 +222,7 @@ func (b *Bot) destinationRefusalText(j *job, d authz.Decision) string {
 
 // destinationRefusalReason is the first sentence of a destination refusal:
 // which rule refused t, in the requester's words.
-func destinationRefusalReason(t transfer, d authz.Decision) string {
+func destinationRefusalReason(t transfer, d authz.Decision, dir *directory.Directory) string {
 	var rule authz.Rule
 	if d.Destination != nil {
 		rule = d.Destination.Rule
@@ -228,6 +230,16 @@ func destinationRefusalReason(t transfer, d authz.Decision) string {
 	const none = ", so nothing was transferred."
 	switch rule {
 	case authz.RuleWho:
+		if t.destination == "" {
+			// Typed: the requester may not know the address is a
+			// destination's, nor that the spelling makes no difference.
+			name, label := d.Destination.Name, d.Destination.Name
+			if dest, ok := dir.Destination(name); ok {
+				label = dest.Label
+			}
+			return fmt.Sprintf(":no_entry: %s is the address of %s (`%s`), which you may not send calls to, by name or typed%s",
+				code(t.to.String()), esc(label), name, none)
+		}
 		return fmt.Sprintf(":no_entry: You may not send calls to %s (`%s`)%s", esc(t.label), t.destination, none)
 	case authz.RuleTypedNotAllowed:
 		return ":no_entry: Numbers and SIP addresses typed by hand are not allowed here, only the floor directory's destinations" + none

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -64,6 +65,8 @@ type options struct {
 	rate         authz.RateLimit                               // TRANSFER_RATE_PER_USER; zero: no bound
 	claimHold    time.Duration                                 // how long a call stays claimed after ✅/⚠️; zero: 15 s
 	slack        *fakeslack.Server                             // a fake Slack shared with other bots (replicas); nil: one of its own
+	httpTimeout  time.Duration                                 // one Slack HTTP attempt's bound; zero: the bot's default
+	slackTimeout time.Duration                                 // one Web API call's bound, retries included; zero: the bot's default
 }
 
 // newFakeSlack returns the fake Slack of the test world.
@@ -119,10 +122,15 @@ func start(t *testing.T, opts options) *harness {
 	jsonCore := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(raw), zapcore.DebugLevel)
 	log := zap.New(zapcore.NewTee(core, jsonCore))
 
+	var hc *http.Client
+	if opts.httpTimeout > 0 {
+		hc = &http.Client{Timeout: opts.httpTimeout}
+	}
 	api := slackbot.NewAPI(slackbot.APIConfig{
 		BotToken: botToken, AppToken: appToken, URL: fs.APIURL(),
 		RetryBaseDelay: 10 * time.Millisecond,
 		Metrics:        opts.metrics,
+		HTTPClient:     hc,
 	})
 	var az slackbot.Authorizer = authz.New(policy, api)
 	if opts.authorizer != nil {
@@ -138,6 +146,7 @@ func start(t *testing.T, opts options) *harness {
 		Rate:          opts.rate,
 		ClaimHold:     opts.claimHold,
 		PlivoTimeout:  opts.plivoTimeout,
+		SlackTimeout:  opts.slackTimeout,
 	}, api, az, pc, log)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -213,6 +213,17 @@ func (t *laneTurn) refused(resp *http.Response) bool {
 	return true
 }
 
+// isHeld reports whether Slack has refused a message in channel lately, so
+// that its messages take turns.
+func (l *channelLanes) isHeld(channel string) bool {
+	if l == nil || l.held.Load() == 0 {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lanes[channel] != nil
+}
+
 // nextSlot is when the request's channel takes its next message.
 func (t *laneTurn) nextSlot() time.Time {
 	l := t.lanes

@@ -25,6 +25,10 @@ const usageText = "*Cold-transfer a live call*\n" +
 	"The agent on the call hands it to `<to>` and leaves. Phone numbers in international form " +
 	"(+ and the country code); SIP addresses as `sip:user@host`. The role (default agent) is how `<to>` joins the call."
 
+// channelBusyText answers a transfer in a channel whose messages Slack is
+// holding back, with that channel's share of the bot already waiting.
+const channelBusyText = ":hourglass: Slack is holding back the bot's messages in this channel right now, and other transfers here are waiting their turn, so this one was not started: nothing was sent. Try again in a minute, or use another channel."
+
 const busyText = ":hourglass: Too many transfers are in progress right now, so nothing was sent. Try again in a few seconds."
 
 // mrkdwnEscaper escapes what Slack's mrkdwn treats as control characters.
@@ -96,6 +100,10 @@ func announceFailedText(err error, botUserID, channelID string) string {
 	bot := "the bot"
 	if botUserID != "" {
 		bot = fmt.Sprintf("<@%s>", botUserID)
+	}
+	if _, ok := errors.AsType[*MaybeSentError](err); ok {
+		return ":warning: Slack did not confirm that it posted the announcement of this transfer, so nothing was transferred. " +
+			"If that announcement shows up in the channel with :hourglass_flowing_sand: Asking Plivo…, it was not acted on: Plivo was never asked. Try again in a moment."
 	}
 	switch c := slackErrorCode(err); {
 	case c == "channel_not_found" && strings.HasPrefix(channelID, "D"):
@@ -191,7 +199,8 @@ const (
 type outcome struct {
 	result plivo.Result
 	err    error
-	dryRun string // the request that would have been sent, for a dry run
+	dryRun string        // the request that would have been sent, for a dry run
+	lostTo *store.Holder // the request that took the call's lapsed claim: Plivo was not asked
 }
 
 // name classifies the outcome as the audit line names it; the reply and
@@ -200,6 +209,8 @@ func (o outcome) name() string {
 	switch {
 	case o.dryRun != "":
 		return outcomeDryRun
+	case o.lostTo != nil:
+		return outcomeCallClaimed
 	case o.err == nil:
 		return outcomeTransferred
 	case mayHaveReachedPlivo(o.err):
@@ -221,6 +232,8 @@ func (o outcome) replyText() string {
 		return ":white_check_mark: Plivo accepted the cold transfer. api_id: " + code(o.result.APIID)
 	case outcomeUnknown:
 		return ":warning: Transfer outcome unknown. " + esc(errorSentence(o.err))
+	case outcomeCallClaimed:
+		return lostClaimText(*o.lostTo)
 	default:
 		return ":x: Not transferred. " + esc(errorSentence(o.err))
 	}
@@ -257,8 +270,26 @@ func errorSentence(err error) string {
 	return "Something unexpected went wrong (see the bot's log): the call may or may not have been transferred; check it before trying again."
 }
 
-func replyLostText(o outcome) string {
+func replyLostText(o outcome, err error) string {
+	if _, ok := errors.AsType[*MaybeSentError](err); ok {
+		return "Slack did not confirm that it posted the result in the channel thread. " + o.replyText()
+	}
 	return "I could not post the result in the channel thread. " + o.replyText()
+}
+
+// panicText tells a requester that the bot failed inside while handling
+// their request; plivoAsked says whether it had asked Plivo by then.
+func panicText(plivoAsked bool) string {
+	if plivoAsked {
+		return ":warning: Something went wrong inside the bot while it was transferring this call: the call may or may not have been transferred. Check the call before trying again, and tell the bot's operator."
+	}
+	return ":x: Something went wrong inside the bot before it asked Plivo, so nothing was transferred. Try again; if it happens again, tell the bot's operator."
+}
+
+// lostClaimText is the thread reply when the call's claim lapsed before
+// Plivo was asked and another request took it: this one stands down.
+func lostClaimText(h store.Holder) string {
+	return fmt.Sprintf(":x: Not transferred: while this request waited on Slack, <@%s> started transferring the same call (see <#%s>). Plivo was not asked.", h.User, h.Channel)
 }
 
 // rateLimitedText tells a requester past TRANSFER_RATE_PER_USER when to try

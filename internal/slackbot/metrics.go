@@ -34,11 +34,11 @@ func parseAPIURL(raw string) *url.URL {
 // count records one attempt of a request to Slack (SPEC §15). Every attempt
 // counts, retries included: Slack's rate limits count attempts, and a 429 or
 // 5xx that a retry papered over is what an operator wants to see coming.
-func (d *retryingDoer) count(req *http.Request, resp *http.Response, err error) {
+func (d *retryingDoer) countAs(method string, resp *http.Response, err error) {
 	if d.metrics == nil {
 		return
 	}
-	d.metrics.SlackCall(d.method(req.URL), callResult(resp, err))
+	d.metrics.SlackCall(method, callResult(resp, err))
 }
 
 // method names the Web API method of a request to u ("chat.postMessage"),

@@ -128,7 +128,7 @@ func FuzzParseCommandWithDirectory(f *testing.F) {
 					t.Fatalf("accepted endpoint %q", ep)
 				}
 			}
-			if tr.to == tr.triggerSource || (tr.role != plivo.RoleAgent && tr.role != plivo.RoleCustomer) {
+			if tr.to.Canonical() == tr.triggerSource.Canonical() || (tr.role != plivo.RoleAgent && tr.role != plivo.RoleCustomer) {
 				t.Fatalf("accepted %+v", tr)
 			}
 			if d, ok := dir.Destination(tr.destination); tr.destination != "" && (!ok || d.To != tr.to) {

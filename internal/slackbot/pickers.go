@@ -172,7 +172,7 @@ func parseDirectorySubmission(origin modalOrigin, value func(block string) slack
 		t.triggerSource = ep
 	}
 
-	if len(errs) == 0 && t.to == t.triggerSource {
+	if len(errs) == 0 && t.to.Canonical() == t.triggerSource.Canonical() {
 		errs[toBlock] = fmt.Sprintf("%s is also the agent on the call: transfer the call to someone else.", t.to)
 	}
 	if v := value(blockRole).SelectedOption.Value; v != "" {

@@ -286,8 +286,11 @@ func TestBusyBotSaysRetry(t *testing.T) {
 	g.waitArrivals(t, 1)
 
 	_, ack := h.command(groupMember, floorChannel, "+14152226666 from +14152224444")
-	if text := ackText(t, ack); !strings.Contains(text, "Try again in a few seconds") {
-		t.Errorf("busy command answered %q", text)
+	if text := ackText(t, ack); text != "" {
+		t.Errorf("busy command acked with %q; want an empty ack, the answer after its redelivery check", text)
+	}
+	if msgs := h.responses(1); !strings.Contains(msgs[0], "Try again in a few seconds") {
+		t.Errorf("busy command answered %q", msgs[0])
 	}
 	v := openedView{view: slack.ModalViewRequest{CallbackID: "cold_transfer", PrivateMetadata: `{"c":"` + floorChannel + `"}`}}
 	_, ack = h.submit(v.submission(groupMember, "VBUSY", "+14152224444", "+14152226666", "agent"))
@@ -311,6 +314,45 @@ func TestBusyBotSaysRetry(t *testing.T) {
 	h.threadOf(floorChannel, groupMember)
 	if n := g.count(); n != 2 {
 		t.Errorf("Plivo received %d requests, want 2", n)
+	}
+}
+
+// A command and its twin (the same command under a new envelope id, as a
+// replica that was frozen reads them) past the in-flight bound: the twin is
+// not answered "busy, nothing was sent" while the command transfers the
+// call.
+func TestBusyTwinOfARunningCommandSaysNothing(t *testing.T) {
+	g := newGatedPlivo(t, "+14152225555")
+	h := start(t, options{plivoURL: g.URL, maxInFlight: 1})
+	cmd := slack.SlashCommand{UserID: supervisor, ChannelID: floorChannel, Text: "+14152225555 from +14152223333",
+		TriggerID: "TWIN.1", ResponseURL: h.slack.ResponseURL()}
+	env, err := h.slack.SendSlashCommand(h.ctx(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ack(env)
+	g.waitArrivals(t, 1)
+
+	twin, err := h.slack.SendSlashCommand(h.ctx(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := ackText(t, h.ack(twin)); text != "" {
+		t.Errorf("the twin was acked with %q while its command transfers the call", text)
+	}
+	g.open()
+	h.threadOf(floorChannel, supervisor)
+	if a := h.audit(1); a["outcome"] != "transferred" {
+		t.Errorf("audit outcome %v, want transferred", a["outcome"])
+	}
+	waitUntil(t, "the twin's redelivery to be counted", func() bool {
+		return h.logs.FilterMessage("redelivered request ignored").Len() == 1
+	})
+	if calls := h.slack.Calls("response_url"); len(calls) > 0 {
+		t.Errorf("the requester was told %q about the twin of a transfer that ran", calls[0].Arg("text"))
+	}
+	if n := len(h.logs.FilterMessage("transfer").All()); n != 1 {
+		t.Errorf("%d audit lines, want 1 (the twin ran nothing)", n)
 	}
 }
 

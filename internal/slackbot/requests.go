@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -72,12 +73,12 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		b.ack(evt.Request, ephemeralAck(invalidText(parsed.problems, dir)))
 		e := j.entry(outcomeInvalid)
 		e.problem = strings.Join(parsed.problems, " ")
-		if !b.tryStart() {
+		if ok, _ := b.tryStart(""); !ok {
 			b.audit(e) // no room to check for a redelivery: a second line at worst
 			return
 		}
 		go func() {
-			defer b.finish()
+			defer b.finish("")
 			if b.firstTime(evt.Request, "trigger", cmd.TriggerID) {
 				b.audit(e)
 			}
@@ -87,25 +88,30 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		j.path = pathModal
 	}
 
-	if !b.tryStart() {
-		b.ack(evt.Request, ephemeralAck(busyText))
-		if parsed.kind != commandList { // a list transfers nothing: no audit line
-			b.audit(j.entry(outcomeBusy))
-		}
+	posts := ""
+	if parsed.kind == commandTransfer {
+		posts = j.channelID
+	}
+	if ok, busy := b.tryStart(posts); !ok {
+		// A list transfers nothing: no audit line.
+		b.busy(evt.Request, j, "trigger", cmd.TriggerID, busy, parsed.kind != commandList)
 		return
 	}
-	b.ackThenRun(evt.Request, func() {
+	b.ackThenRun(evt.Request, j, posts, func() {
+		if parsed.kind == commandModal {
+			// The trigger id lives 3 s: the redelivery check must not delay
+			// the form, so it runs beside it.
+			b.openModal(j, cmd.TriggerID, func() bool { return b.firstTime(evt.Request, "trigger", cmd.TriggerID) })
+			return
+		}
 		if !b.firstTime(evt.Request, "trigger", cmd.TriggerID) {
 			return
 		}
-		switch parsed.kind {
-		case commandModal:
-			b.openModal(j, cmd.TriggerID)
-		case commandList:
+		if parsed.kind == commandList {
 			b.list(j)
-		default:
-			b.run(j)
+			return
 		}
+		b.run(j)
 	})
 }
 
@@ -133,13 +139,14 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 	}
 	j := &job{path: pathModal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
 		transfer: t, received: now, dir: dir}
-	if !b.tryStart() {
-		// The form stays open, so pressing Transfer again is the retry.
-		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTo: busyText}))
+	if ok, busy := b.tryStart(j.channelID); !ok {
+		// The form stays open, so pressing Transfer again is the retry; a
+		// twin submission that runs has closed it, and Slack drops this.
+		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTo: busy}))
 		b.audit(j.entry(outcomeBusy))
 		return
 	}
-	b.ackThenRun(evt.Request, func() {
+	b.ackThenRun(evt.Request, j, j.channelID, func() {
 		if b.firstTime(evt.Request, "view", cb.View.ID) {
 			b.run(j)
 		}
@@ -151,40 +158,80 @@ func (b *Bot) slackCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(b.work, b.cfg.SlackTimeout)
 }
 
-// openModal authorises the requester, then opens the form. The trigger id
-// lives 3 s, so nothing else runs in between.
-func (b *Bot) openModal(j *job, triggerID string) {
-	if d := b.decide(j); !d.Allowed {
-		e := j.entry(outcomeRefused)
-		e.decision = &d
-		b.audit(e)
-		b.tell(j, refusalText(d))
+// formBudget is how long after its envelope a form waits for what it
+// needs (a group lookup, the pickers' who lists) before it opens with what
+// is known: Slack's trigger id expires 3 s after the command.
+const formBudget = 1500 * time.Millisecond
+
+// openModal authorises the requester, then opens the form, within
+// formBudget of the command. A requester refused on what is known (ids,
+// channel, groups already looked up) gets no form; one whose decision
+// still waits on Slack gets the form, and the decision is made again on
+// submission. first is the redelivery check, which runs beside: a
+// redelivered command changes nothing (its trigger id is spent) and is
+// told nothing.
+func (b *Bot) openModal(j *job, triggerID string, first func() bool) {
+	isFirst := make(chan bool, 1)
+	go func() { isFirst <- first() }()
+
+	ctx, cancel := context.WithDeadline(b.work, j.received.Add(formBudget))
+	defer cancel()
+	d := b.authorizer.Decide(ctx, j.userID, j.channelID)
+	if !d.Allowed && (d.Denial != authz.DeniedLookup || ctx.Err() == nil) {
+		if <-isFirst {
+			e := j.entry(outcomeRefused)
+			e.decision = &d
+			b.audit(e)
+			b.tell(j, refusalText(d))
+		}
 		return
 	}
-	ctx, cancel := b.slackCtx()
-	defer cancel()
 	view, err := b.modalFor(ctx, j)
 	if errors.Is(err, errNoDestinations) {
-		b.tell(j, noDestinationsText)
+		if <-isFirst {
+			b.tell(j, noDestinationsText)
+		}
 		return
 	}
 	if err == nil {
-		_, err = b.api.client.OpenViewContext(ctx, triggerID, view)
+		octx, ocancel := b.slackCtx()
+		_, err = b.api.client.OpenViewContext(octx, triggerID, view)
+		ocancel()
+	}
+	if !<-isFirst {
+		return
 	}
 	if err != nil {
 		b.log.Warn("form not opened", zap.String("requester", j.userID), zap.String("channel", j.channelID), zap.Error(err))
 		b.tell(j, modalFailedText(err))
 		return
 	}
-	b.log.Debug("form opened", zap.String("requester", j.userID), zap.String("channel", j.channelID))
+	b.log.Debug("form opened", zap.String("requester", j.userID), zap.String("channel", j.channelID),
+		zap.Bool("decided", d.Allowed))
 }
 
-// run carries out a transfer (SPEC §5): authorise, announce in the channel,
+// run carries out a transfer: authorise, announce in the channel,
 // transfer, and report in the announcement's thread. Each step runs only if
-// the one before it succeeded, and the request ends with one audit line.
+// the one before it succeeded, and the request ends with one audit line,
+// even if it panics.
 func (b *Bot) run(j *job) {
 	e := j.entry("")
-	defer b.audit(e)
+	var claim *callClaim
+	plivoAsked := false
+	defer func() {
+		if r := recover(); r != nil {
+			e.outcome, e.err = outcomeFailed, fmt.Errorf("panic: %v", r)
+			if plivoAsked {
+				e.outcome = outcomeUnknown
+			}
+			b.panicked(j, r, auditFields(e))
+			b.tell(j, panicText(plivoAsked))
+			if claim != nil {
+				b.release(claim, e.outcome)
+			}
+		}
+		b.audit(e)
+	}()
 
 	d := b.decide(j)
 	e.decide(d)
@@ -215,21 +262,38 @@ func (b *Bot) run(j *job) {
 	if err != nil {
 		e.outcome, e.err = outcomeNotAnnounced, err
 		b.release(claim, e.outcome)
+		claim = nil
 		b.tell(j, announceFailedText(err, b.botUserID, j.channelID))
 		return
 	}
 
-	o := b.transfer(j)
+	var o outcome
+	if h, lost := claim.lost(); lost {
+		o = outcome{lostTo: &h}
+	} else {
+		plivoAsked = true
+		o = b.transfer(j)
+	}
 	e.outcome, e.result, e.err = o.name(), o.result, o.err
 
 	e.replyErr = b.reply(j, ts, o.replyText())
 	b.release(claim, e.outcome)
+	claim = nil
 	if e.replyErr != nil {
-		b.tell(j, replyLostText(o))
+		b.tell(j, replyLostText(o, e.replyErr))
 	} else {
 		b.metrics.TransferDone(time.Since(j.received))
 	}
 	b.markAnnouncement(j, ts, o.statusLine())
+}
+
+// panicked logs a panic that one request's goroutine recovered from, with
+// the request's fields and the stack, and counts it: the bot goes on with
+// every other request.
+func (b *Bot) panicked(j *job, r any, fields []zap.Field) {
+	b.metrics.Panic()
+	b.log.Error("panic while handling a request; the request failed, the bot goes on",
+		append(fields, zap.Any("panic", r), zap.String("stack", string(debug.Stack())))...)
 }
 
 func (b *Bot) decide(j *job) authz.Decision {
@@ -274,15 +338,22 @@ func (b *Bot) reply(j *job, ts, text string) error {
 	return nil
 }
 
+// markTimeout bounds the ✅/❌ mark. It is the least urgent message of a
+// channel that Slack rate-limits, and waits its turn (lanes.go) behind
+// announcements and replies for longer than one Web API call's bound; a
+// mark dropped early would leave ⏳ in the channel's history.
+const markTimeout = 3 * time.Minute
+
 // markAnnouncement replaces the announcement's status line with the
 // outcome. The thread reply already holds the result, so a failure here is
-// only logged.
+// logged, at error level with what the channel still shows.
 func (b *Bot) markAnnouncement(j *job, ts, status string) {
-	ctx, cancel := b.slackCtx()
+	ctx, cancel := context.WithTimeout(b.work, markTimeout)
 	defer cancel()
 	text, blocks := announcement(j, status)
 	if err := b.api.updateMessage(ctx, chatMessage{Channel: j.channelID, TS: ts, Text: text, Blocks: blocks}); err != nil {
-		b.log.Warn("announcement not marked", zap.String("channel", j.channelID), zap.String("ts", ts), zap.Error(err))
+		b.log.Error("announcement not marked: it still shows that Plivo is being asked; the thread has the result",
+			zap.String("channel", j.channelID), zap.String("ts", ts), zap.String("status", status), zap.Error(err))
 	}
 }
 
