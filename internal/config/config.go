@@ -1,6 +1,6 @@
-// Package config reads and validates the bot's configuration (SPEC §2) from
-// the environment, reporting every problem at once and never echoing a
-// secret.
+// Package config reads and validates the bot's configuration from the
+// environment, reporting every problem at once and never echoing a secret,
+// and names the settings that work but are insecure (Config.Warnings).
 package config
 
 import (
@@ -52,11 +52,11 @@ type Config struct {
 	LogLevel    zapcore.Level
 	LogFormat   string // "json" or "console"
 
-	// DirectoryFile is the path of the floor directory (SPEC §12), "" for
-	// none. Load only reads the variable: cmd/bot loads the file.
+	// DirectoryFile is the path of the floor directory, "" for none. Load
+	// only reads the variable: cmd/bot loads the file.
 	DirectoryFile string
-	// RedisURL is the shared store of several replicas (SPEC §14): any URL
-	// go-redis's ParseURL accepts. "" keeps the state in memory.
+	// RedisURL is the shared store of several replicas: any URL go-redis's
+	// ParseURL accepts. "" keeps the state in memory.
 	RedisURL string
 }
 

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,12 +24,24 @@ import (
 // Limits of a directory file. MaxDestinations keeps one bit per destination
 // small enough to travel in a Slack form's private_metadata (3000
 // characters) with room to spare.
+//
+// The YAML library builds the whole file as a tree, a hundred bytes or more
+// per key, value and list item, before the parser sees any of it: what a
+// file costs is how many values it has, and dense YAML packs one into every
+// byte or two. MaxValues bounds them, counted from the text before the
+// library starts (see valueBound), with room for any directory up to
+// MaxFileSize written as directories are; MaxFileSize keeps the reading of
+// a good file well under a second. Whoever wrote it, a file then parses in
+// a fraction of a second and a few tens of MB.
 const (
-	MaxFileSize     = 4 << 20
+	MaxFileSize     = 1 << 20
+	MaxValues       = 400_000
 	MaxDestinations = 10_000
 	MaxLabelLen     = 75 // characters: Slack's limit on an option's text
 	maxNameLen      = 32
 	maxEcho         = 40 // how much of a bad value a problem repeats
+	maxDepth        = 16 // lists and mappings inside each other; a directory needs 4
+	maxProblems     = 20 // the rest are counted: nobody reads a thousand lines
 )
 
 // Reserved are the words /transfer gives a meaning of its own, which no
@@ -45,12 +58,24 @@ var (
 // each, naming the entry and the line, e.g.
 //
 //	destinations[2] "billing": to: "+1415" has 4 digits: … (line 12)
+//
+// After the first 20 problems a last line says how many more there are
+// ("… and 180 more problems").
 type Error struct {
 	Problems []string
+	omitted  int // problems found beyond the ones listed
 }
 
 // Error returns the problems, one per line.
 func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
+
+// count is how many problems were found, listed or not.
+func (e *Error) count() int {
+	if e.omitted > 0 {
+		return len(e.Problems) - 1 + e.omitted
+	}
+	return len(e.Problems)
+}
 
 // Load reads and parses the directory file at path (following symbolic
 // links). The error is an *Error, whose problems also say when the file
@@ -63,9 +88,13 @@ func Load(path string) (*Directory, error) {
 	return Parse(data)
 }
 
-// readFile reads the regular file at path, at most MaxFileSize bytes of it.
+// readFile reads the regular file at path, following symbolic links (a
+// Kubernetes ConfigMap's ..data swap), at most MaxFileSize+1 bytes of it.
+// The file is opened without blocking and checked on the open descriptor:
+// opening a named pipe for reading would otherwise wait for a writer, and
+// checking the path before opening it would leave room for a swap.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the file: %w", withoutPath(err))
 	}
@@ -75,13 +104,41 @@ func readFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("cannot read the file: %w", withoutPath(err))
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, errors.New("is not a regular file")
+		return nil, errors.New(notRegular(fi.Mode()))
 	}
+	if fi.Size() > MaxFileSize {
+		return nil, tooLarge()
+	}
+	// The file may grow between the Stat and the read: the limit still holds.
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the file: %w", err)
 	}
 	return data, nil
+}
+
+// notRegular says what a file that is not a regular file is instead.
+func notRegular(mode fs.FileMode) string {
+	var kind string
+	switch {
+	case mode.IsDir():
+		kind = "a directory"
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		kind = "a character device"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	default:
+		return "is not a regular file"
+	}
+	return "is " + kind + ", not a regular file"
+}
+
+func tooLarge() error {
+	return fmt.Errorf("the file is larger than %d bytes (%d MiB)", MaxFileSize, MaxFileSize>>20)
 }
 
 // withoutPath drops the path from a *fs.PathError: the caller names the
@@ -93,13 +150,22 @@ func withoutPath(err error) error {
 	return err
 }
 
-// Parse parses and validates a directory file (SPEC §12). On any problem it
-// returns no directory and an *Error with every problem found.
+// Parse parses and validates a directory file. On any problem it returns
+// no directory and an *Error with the problems found.
+//
+// YAML anchors and aliases (&name, *name) and merge keys (<<) are refused:
+// an alias costs a few bytes in the file and a whole list each time it is
+// followed, so a small file could make every replica reading it run out of
+// memory; and a directory is short enough to write out.
 func Parse(data []byte) (*Directory, error) {
 	p := &parser{}
 	d := p.parse(data)
 	if len(p.problems) > 0 {
-		return nil, &Error{Problems: p.problems}
+		err := &Error{Problems: p.problems, omitted: p.omitted}
+		if p.omitted > 0 {
+			err.Problems = append(err.Problems, fmt.Sprintf("… and %d more problems", p.omitted))
+		}
+		return nil, err
 	}
 	d.sum = sha256.Sum256(data)
 	return d, nil
@@ -108,11 +174,16 @@ func Parse(data []byte) (*Directory, error) {
 // parser collects the problems of one file while it builds the directory.
 type parser struct {
 	problems []string
+	omitted  int // problems beyond maxProblems, counted only
 }
 
 // add records a problem of the entry where (empty for the top level) at the
 // line of n.
 func (p *parser) add(where string, n *yaml.Node, format string, args ...any) {
+	if len(p.problems) >= maxProblems {
+		p.omitted++ // counted, not written: args with a String method stay unworked
+		return
+	}
 	msg := fmt.Sprintf(format, args...)
 	if where != "" {
 		msg = where + ": " + msg
@@ -126,11 +197,15 @@ func (p *parser) add(where string, n *yaml.Node, format string, args ...any) {
 func (p *parser) parse(data []byte) *Directory {
 	d := &Directory{byName: map[string]int{}, agents: map[string]Agent{}}
 	if len(data) > MaxFileSize {
-		p.add("", nil, "the file is larger than %d bytes", MaxFileSize)
+		p.add("", nil, "%v", tooLarge())
 		return d
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		p.add("", nil, "the file is empty: give destinations, agents and typed (see directory.example.yaml)")
+		return d
+	}
+	if w := valueBound(data); w > MaxValues {
+		p.add("", nil, "the file has too many keys, values and list items for a directory: counting each word and each - ? : , [ ] { } gives %d, more than the %d allowed", w, MaxValues)
 		return d
 	}
 	var doc yaml.Node
@@ -148,9 +223,12 @@ func (p *parser) parse(data []byte) *Directory {
 		p.add("", &extra, "the file holds more than one YAML document (a second ---): keep everything in one")
 		return d
 	}
-	root := resolve(&doc)
+	if p.plain(&doc); len(p.problems) > 0 {
+		return d
+	}
+	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = resolve(root.Content[0])
+		root = root.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
 		p.add("", root, "the file must be a mapping with the keys destinations, agents and typed")
@@ -164,6 +242,69 @@ func (p *parser) parse(data []byte) *Directory {
 		p.add("", root, "there are no destinations and typed.allow is not true, so nothing could be transferred: add destinations, or set typed.allow: true")
 	}
 	return d
+}
+
+// valueBound is at least the number of nodes the YAML library builds for
+// data, whatever data holds, and under twice it for a directory's entries. Every node but
+// the document and the top mapping either starts a word (a run of
+// printable ASCII between blanks and flow indicators) or is an empty
+// value marked by one of - ? : , [ ] { }; counting the words and those
+// characters, without working out which are which, can count too many
+// but never too few. Non-ASCII bytes, control characters and line breaks
+// all end a word, so that YAML's own line breaks (NEL, LS, PS) and a
+// UTF-16 file cannot hide nodes.
+func valueBound(data []byte) int {
+	n, inWord := 2, false
+	for _, c := range data {
+		switch c {
+		case ',', '[', ']', '{', '}':
+			n++
+			inWord = false
+			continue
+		case '-', '?', ':':
+			n++
+		}
+		if c <= ' ' || c >= 0x7f {
+			inWord = false
+		} else if !inWord {
+			n++
+			inWord = true
+		}
+	}
+	return n
+}
+
+// plain refuses what the directory does not need and what could make the
+// tree cost more than the file looks like: anchors, aliases, merge keys and
+// nesting deeper than maxDepth. The rest of the parser can then take the
+// tree as it is, without following aliases.
+func (p *parser) plain(doc *yaml.Node) {
+	const write = "YAML anchors and aliases (&name, *name) are not allowed in the directory file: write each list out"
+	deep := false
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		// depth counts the lists and mappings n is in, the document aside.
+		if depth >= maxDepth && (n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode) {
+			if !deep {
+				deep = true
+				p.add("", n, "lists and mappings are nested more than %d deep: a directory needs 4 (the top, destinations, an entry, its who list)", maxDepth)
+			}
+			return
+		}
+		switch {
+		case n.Kind == yaml.AliasNode:
+			p.add("*"+n.Value, n, write)
+			return // the node it names is reported where it stands
+		case n.Anchor != "":
+			p.add("&"+n.Anchor, n, write)
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!merge":
+			p.add("", n, "YAML merge keys (<<) are not allowed in the directory file: write each entry's keys out")
+		}
+		for _, c := range n.Content {
+			walk(c, depth+1)
+		}
+	}
+	walk(doc, -1)
 }
 
 func (p *parser) destinations(d *Directory, seq *yaml.Node) {
@@ -323,7 +464,6 @@ func (p *parser) typed(d *Directory, n *yaml.Node) {
 	f := p.fieldsOf(n, "allow", "who", "prefixes", "deny_prefixes", "sip_domains")
 	f.check(p, where)
 	if a := f.values["allow"]; a != nil && !isNull(a) {
-		a = resolve(a)
 		var allow bool
 		if a.Kind != yaml.ScalarNode || a.Tag != "!!bool" || a.Decode(&allow) != nil {
 			p.add(where, a, "allow: must be true or false, not %s", echo(a.Value))
@@ -402,14 +542,12 @@ func (p *parser) strings(where, key string, n *yaml.Node) []scalarAt {
 	if n == nil || isNull(n) {
 		return nil
 	}
-	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
 		p.add(where, n, "%s: must be a list, like [%s]", key, exampleOf[key])
 		return nil
 	}
 	out := make([]scalarAt, 0, len(n.Content))
 	for _, item := range n.Content {
-		item = resolve(item)
 		if item.Kind != yaml.ScalarNode || isNull(item) {
 			p.add(where, item, "%s: each item must be a single value, like %s", key, exampleOf[key])
 			continue
@@ -431,16 +569,11 @@ func (p *parser) sequence(key string, n *yaml.Node) []*yaml.Node {
 	if n == nil || isNull(n) {
 		return nil
 	}
-	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
 		p.add(key, n, "must be a list of entries, each starting with -")
 		return nil
 	}
-	items := make([]*yaml.Node, len(n.Content))
-	for i, item := range n.Content {
-		items[i] = resolve(item)
-	}
-	return items
+	return n.Content
 }
 
 // scalar returns the text of the scalar n, and false when n is absent or
@@ -450,7 +583,6 @@ func (p *parser) scalar(n *yaml.Node) (string, bool) {
 	if n == nil {
 		return "", false
 	}
-	n = resolve(n)
 	if n.Kind != yaml.ScalarNode || isNull(n) {
 		return "", false
 	}
@@ -489,7 +621,7 @@ func (p *parser) fieldsOf(n *yaml.Node, known ...string) fieldSet {
 	f := fieldSet{values: map[string]*yaml.Node{}, present: map[string]bool{}}
 	lineOf := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), n.Content[i+1]
+		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
 		if k.Kind != yaml.ScalarNode {
 			f.pending = append(f.pending, func(p *parser, where string) {
@@ -498,12 +630,8 @@ func (p *parser) fieldsOf(n *yaml.Node, known ...string) fieldSet {
 			continue
 		}
 		if !slices.Contains(known, key) {
-			hint := ""
-			if s, ok := closest(key, known); ok {
-				hint = "did you mean " + s + "? "
-			}
 			f.pending = append(f.pending, func(p *parser, where string) {
-				p.add(where, k, "unknown key %s: %sthe keys are %s", echo(key), hint, strings.Join(known, ", "))
+				p.add(where, k, "unknown key %s: %vthe keys are %s", echo(key), hint{key, known}, strings.Join(known, ", "))
 			})
 			continue
 		}
@@ -515,9 +643,9 @@ func (p *parser) fieldsOf(n *yaml.Node, known ...string) fieldSet {
 		}
 		lineOf[key] = k.Line
 		f.present[key] = true
-		if rv := resolve(v); !listKeys[key] && !mappingKeys[key] && rv.Kind != yaml.ScalarNode {
+		if !listKeys[key] && !mappingKeys[key] && v.Kind != yaml.ScalarNode {
 			f.pending = append(f.pending, func(p *parser, where string) {
-				p.add(where, rv, "%s: must be a single value, not a list or a mapping", key)
+				p.add(where, v, "%s: must be a single value, not a list or a mapping", key)
 			})
 			continue
 		}
@@ -526,25 +654,30 @@ func (p *parser) fieldsOf(n *yaml.Node, known ...string) fieldSet {
 	return f
 }
 
+// hint is "did you mean …? " for a mistyped key, or nothing. It is worked
+// out when the problem is written, so not for the problems only counted.
+type hint struct {
+	key   string
+	known []string
+}
+
+func (h hint) String() string {
+	if s, ok := closest(h.key, h.known); ok {
+		return "did you mean " + s + "? "
+	}
+	return ""
+}
+
 // listKeys and mappingKeys are the keys whose values are not single values.
 var (
 	listKeys    = map[string]bool{"destinations": true, "agents": true, "who": true, "prefixes": true, "deny_prefixes": true, "sip_domains": true}
 	mappingKeys = map[string]bool{"typed": true}
 )
 
-// resolve follows an alias (*name) to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		return n.Alias
-	}
-	return n
-}
-
 func isNull(n *yaml.Node) bool {
 	if n == nil {
 		return false
 	}
-	n = resolve(n)
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
@@ -553,9 +686,14 @@ func isReserved(name string) bool { return slices.Contains(Reserved, name) }
 // echo quotes a value from the file for a problem, cut after maxEcho
 // characters.
 func echo(s string) string {
-	if utf8.RuneCountInString(s) > maxEcho {
-		r := []rune(s)
-		return strconv.Quote(string(r[:maxEcho])) + "…"
+	cut, runes := 0, 0
+	for cut < len(s) && runes < maxEcho {
+		_, size := utf8.DecodeRuneInString(s[cut:])
+		cut += size
+		runes++
+	}
+	if cut < len(s) {
+		return strconv.Quote(s[:cut]) + "…"
 	}
 	return strconv.Quote(s)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
-// sample is SPEC §12's example, as an operator would write it.
+// sample is a directory file as an operator would write it.
 const sample = `
 destinations:            # where calls may be sent, by name
   - name: billing        # what supervisors type
@@ -75,11 +75,10 @@ func TestParseAcceptsMinimalFiles(t *testing.T) {
 		{"one destination", "destinations:\n  - {name: billing, to: '+14155550100'}\n", 1, false},
 		{"typed only", "typed:\n  allow: true\n", 0, true},
 		{"agents and typed", "agents:\n  - slack: W012AB3CD\n    endpoint: +14155550111\ntyped: {allow: true}\n", 0, true},
-		{"unquoted number, customer role, anchors", "x: &leads [S0LEADS]\n", 0, false}, // replaced below
+		{"unquoted number, customer role", "destinations:\n  - name: vip-line_2\n    to: +44 20 7946 0000\n    role: Customer\n    who: [S0LEADS, U0BOSS]\n" +
+			"  - name: vip3\n    to: <tel:+442079460001|+44 20 7946 0001>\n    who: [S0LEADS, U0BOSS, S0LEADS]\n", 2, false},
 		{"empty lists", "destinations: []\nagents:\ntyped: {allow: true, who: []}\n", 0, true},
 	}
-	cases[3].file = "destinations:\n  - name: vip-line_2\n    to: +44 20 7946 0000\n    role: Customer\n    who: &leads [S0LEADS, U0BOSS]\n  - name: vip3\n    to: <tel:+442079460001|+44 20 7946 0001>\n    who: *leads\n"
-	cases[3].dests = 2
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := Parse([]byte(tc.file))
@@ -96,7 +95,7 @@ func TestParseAcceptsMinimalFiles(t *testing.T) {
 		t.Errorf("vip-line_2 = %+v", v)
 	}
 	if v, _ := d.Destination("vip3"); strings.Join(v.Who, ",") != "S0LEADS,U0BOSS" || v.To.String() != "+442079460001" {
-		t.Errorf("vip3 = %+v: the alias should give the same who list", v)
+		t.Errorf("vip3 = %+v: want who S0LEADS,U0BOSS, once each", v)
 	}
 }
 
@@ -165,6 +164,21 @@ func TestParseRefusals(t *testing.T) {
 		{"typed unknown key", "typed:\n  allow: true\n  prefix: ['+1']\n",
 			[]string{`typed: unknown key "prefix": did you mean prefixes?`}},
 		{"typed a list", "typed: [allow]\n", []string{"typed: must be a mapping"}},
+		{"anchor and alias", "destinations:\n  - name: a\n    to: '+14155550100'\n    who: &leads [S0LEADS]\n  - name: b\n    to: '+14155550101'\n    who: *leads\n",
+			[]string{"&leads: YAML anchors and aliases (&name, *name) are not allowed in the directory file: write each list out (line 4)", "*leads: YAML anchors and aliases (&name, *name) are not allowed in the directory file: write each list out (line 7)"}},
+		{"anchor on an entry", "destinations:\n  - &e {name: a, to: '+14155550100'}\n", []string{"&e: YAML anchors and aliases (&name, *name) are not allowed in the directory file: write each list out (line 2)"}},
+		{"merge key", "destinations:\n  - name: b\n    to: '+14155550100'\n    <<: {role: agent}\n",
+			[]string{"YAML merge keys (<<) are not allowed in the directory file: write each entry's keys out (line 4)"}},
+		{"merge key of an alias", "typed: &t {allow: true}\ndestinations:\n  - name: b\n    to: '+14155550100'\n    <<: *t\n",
+			[]string{"&t: YAML anchors", "YAML merge keys (<<) are not allowed", "*t: YAML anchors"}},
+		{"nesting at the limit", "typed:\n  allow: true\n  who: " + strings.Repeat("[", 14) + strings.Repeat("]", 14) + "\n", // 16 levels
+			[]string{"typed: who: each item must be a single value, like S0LEADS (line 3)"}},
+		{"nesting over the limit", "typed:\n  allow: true\n  who: " + strings.Repeat("[", 15) + strings.Repeat("]", 15) + "\n",
+			[]string{"lists and mappings are nested more than 16 deep: a directory needs 4 (the top, destinations, an entry, its who list) (line 3)"}},
+		{"too many values", dense("typed: {allow: true, who: {a", ",a", "}}\n"),
+			[]string{"the file has too many keys, values and list items for a directory: counting each word and each - ? : , [ ] { } gives 1048559, more than the 400000 allowed"}},
+		{"larger than the cap", "#" + strings.Repeat(" comment", MaxFileSize/8) + "\ntyped: {allow: true}\n",
+			[]string{"the file is larger than 1048576 bytes (1 MiB)"}},
 	}
 	lineRef := regexp.MustCompile(`\(line \d+\)$`)
 	for _, tc := range cases {
@@ -210,7 +224,7 @@ func TestLoadFile(t *testing.T) {
 	}
 	cases := []struct{ name, path, want string }{
 		{"missing", filepath.Join(dir, "absent.yaml"), "cannot read the file: no such file or directory"},
-		{"a directory", dir, "is not a regular file"},
+		{"a directory", dir, "is a directory, not a regular file"},
 	}
 	for _, tc := range cases {
 		_, err := Load(tc.path)
@@ -282,6 +296,9 @@ func FuzzParse(f *testing.F) {
 		"typed: {allow: true, sip_domains: ['[2001:db8::1]']}\n",
 		"a: &a [*a]\n", "destinations: &d\n  - *d\n", "{", "- - - -", "typed: {allow: !!bool yes}\n",
 		"destinations:\n  - name: b\n    to: +1 415 555 0100\n    <<: {role: agent}\n",
+		"typed: {allow: true, who: " + strings.Repeat("[", 20) + strings.Repeat("]", 20) + "}\n",
+		"destinations:\n" + strings.Repeat("  - {name: list, to: '+1415'}\n", 25),
+		string(aliasBomb(2000, 5)),
 	} {
 		f.Add([]byte(s))
 	}
@@ -289,7 +306,7 @@ func FuzzParse(f *testing.F) {
 		d, err := Parse(data)
 		if err != nil {
 			derr, ok := errors.AsType[*Error](err)
-			if !ok || len(derr.Problems) == 0 || d != nil {
+			if !ok || len(derr.Problems) == 0 || len(derr.Problems) > maxProblems+1 || d != nil {
 				t.Fatalf("Parse refused with %T %v and directory %v", err, err, d)
 			}
 			return

@@ -25,11 +25,16 @@ type Source struct {
 	log      *zap.Logger
 	onReload func(ok bool)
 
-	cur atomic.Pointer[Directory]
+	cur   atomic.Pointer[Directory]
+	reads atomic.Uint64 // reads of the file started, numbering them
 
-	mu      sync.Mutex // one reload at a time; guards the fields below
-	lastSum [32]byte   // content last examined, good or bad
-	lastErr string     // why the file could not be read at the last look, "" if it could
+	// mu makes one read's outcome apply at a time. It is never held while
+	// the file is opened or read: a file that hangs (a stuck network mount)
+	// must hold up neither the next look nor shutdown.
+	mu      sync.Mutex
+	used    uint64   // the number of the latest read whose outcome applied
+	lastSum [32]byte // content last examined, good or bad
+	lastErr string   // why the file could not be read at the last look, "" if it could
 }
 
 // Option configures a Source.
@@ -62,18 +67,43 @@ func (s *Source) Current() *Directory { return s.cur.Load() }
 func (s *Source) Path() string { return s.path }
 
 // Reload reads the file again and, when it is good, puts it in force. It
-// returns the problems of a refused file (an *Error), or nil.
+// returns the problems of a refused file (an *Error), or nil. A Reload that
+// overlaps another and started first does not put its file in force over
+// the other's.
 func (s *Source) Reload() error { return s.reload("request") }
 
+// read reads the file, without a lock, and numbers the read.
+func (s *Source) read() (seq uint64, data []byte, err error) {
+	seq = s.reads.Add(1)
+	data, err = readFile(s.path)
+	return seq, data, err
+}
+
+// current reports whether the read numbered seq is the latest to apply,
+// and if so marks it applied. s.mu must be held.
+func (s *Source) current(seq uint64) bool {
+	if seq < s.used {
+		return false // a read that started later has applied: this one is no newer
+	}
+	s.used = seq
+	return true
+}
+
 func (s *Source) reload(trigger string) error {
+	seq, data, err := s.read()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	data, err := readFile(s.path)
 	if err != nil {
-		s.lastErr = err.Error()
 		derr := &Error{Problems: []string{err.Error()}}
-		s.refused(derr, trigger)
+		if s.current(seq) {
+			s.lastErr = err.Error()
+			s.refused(derr, trigger)
+		}
 		return derr
+	}
+	if !s.current(seq) {
+		_, err := Parse(data)
+		return err
 	}
 	s.lastErr = ""
 	return s.apply(data, trigger)
@@ -95,13 +125,13 @@ func (s *Source) apply(data []byte, trigger string) error {
 }
 
 func (s *Source) refused(err error, trigger string) {
-	var problems []string
-	if derr, ok := errors.AsType[*Error](err); ok {
-		problems = derr.Problems
+	derr, ok := errors.AsType[*Error](err)
+	if !ok {
+		derr = &Error{Problems: []string{err.Error()}}
 	}
 	s.log.Error("directory file refused; the previous directory stays in force",
 		zap.String("file", s.path), zap.String("trigger", trigger),
-		zap.Strings("problems", problems), zap.Int("problem_count", len(problems)))
+		zap.Strings("problems", derr.Problems), zap.Int("problem_count", derr.count()))
 	s.onReload(false)
 }
 
@@ -120,7 +150,8 @@ func (s *Source) logLoaded(d *Directory, trigger string) {
 // zero), until ctx ends. The look follows symbolic links and compares the
 // content, so a file written in place, a new file renamed over it and a
 // Kubernetes ConfigMap's symlink swap all count; a file touched but
-// unchanged does not.
+// unchanged does not. Watch returns when ctx ends even if a look is stuck
+// reading the file; that look ends on its own.
 func (s *Source) Watch(ctx context.Context, hup <-chan os.Signal, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultPollInterval
@@ -132,19 +163,35 @@ func (s *Source) Watch(ctx context.Context, hup <-chan os.Signal, interval time.
 		case <-ctx.Done():
 			return
 		case <-hup:
-			_ = s.reload("SIGHUP")
+			awaitOrDone(ctx, func() { _ = s.reload("SIGHUP") })
 		case <-tick.C:
-			s.poll()
+			awaitOrDone(ctx, s.poll)
 		}
+	}
+}
+
+// awaitOrDone runs look and waits for it to end, or for ctx to.
+func awaitOrDone(ctx context.Context, look func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		look()
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 }
 
 // poll reloads the file when its content differs from what was last seen.
 // A file that cannot be read is logged once, until it can be again.
 func (s *Source) poll() {
+	seq, data, err := s.read()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	data, err := readFile(s.path)
+	if !s.current(seq) {
+		return
+	}
 	if err != nil {
 		if msg := err.Error(); msg != s.lastErr {
 			s.lastErr = msg

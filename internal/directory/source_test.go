@@ -270,3 +270,22 @@ func TestPollMissingAndUnchangedFiles(t *testing.T) {
 		t.Error("the file coming back unchanged should be noted, not reloaded")
 	}
 }
+
+// Watch, and with it shutdown, does not wait for a look stuck reading the
+// file (a stuck network mount: a named pipe no longer blocks).
+func TestWatchDoesNotWaitForAStuckLook(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stuck := make(chan struct{})
+	defer close(stuck)
+	started := make(chan struct{})
+	go func() {
+		<-started
+		cancel()
+	}()
+	within(t, "awaitOrDone of a stuck look", func() {
+		awaitOrDone(ctx, func() {
+			close(started)
+			<-stuck
+		})
+	})
+}

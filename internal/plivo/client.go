@@ -68,6 +68,8 @@ type Client struct {
 	hc        *http.Client
 	backoff   time.Duration // firstBackoff; tests shorten it
 	observe   func(result string, d time.Duration)
+	// redact takes the credentials out of every text taken from an answer.
+	redact *redactor
 }
 
 // New returns a Client for cfg, or an error naming every invalid field.
@@ -126,6 +128,7 @@ func New(cfg Config) (*Client, error) {
 		hc:        &hc,
 		backoff:   firstBackoff,
 		observe:   cfg.Observe,
+		redact:    newRedactor(cfg.AuthID, cfg.AuthToken),
 	}, nil
 }
 
@@ -262,6 +265,14 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (res Result
 	if c.observe != nil {
 		defer func(start time.Time) { c.observe(observedResult(res, err), time.Since(start)) }(time.Now())
 	}
+	defer func() {
+		// The Go error underneath is logged for the operator; a transport
+		// of the caller's or a proxy may have put the request's
+		// Authorization header in its text.
+		if e, ok := err.(*Error); ok {
+			e.cause = c.redact.redactError(e.cause)
+		}
+	}()
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTimedOut)
 	defer cancel()
 	backoff := c.backoff
@@ -333,7 +344,7 @@ func (c *Client) send(ctx context.Context, target string, body []byte) (Result, 
 		}
 		return Result{}, retryHint{}, &Error{Kind: KindBadResponse, Status: resp.StatusCode, cause: fmt.Errorf("%w: %w", errBodyCut, err)}
 	}
-	res, perr := interpret(resp.StatusCode, data, c.authToken)
+	res, perr := interpret(resp.StatusCode, data, c.redact)
 	if perr == nil {
 		return res, retryHint{}, nil
 	}
@@ -397,9 +408,9 @@ type answer struct {
 	Message json.RawMessage `json:"message"`
 }
 
-// interpret turns Plivo's answer into a Result or an *Error. secret is
-// removed from any text Plivo echoes.
-func interpret(status int, body []byte, secret string) (Result, *Error) {
+// interpret turns Plivo's answer into a Result or an *Error. red takes the
+// credentials out of any text Plivo echoes.
+func interpret(status int, body []byte, red *redactor) (Result, *Error) {
 	var a answer
 	if len(bytes.TrimSpace(body)) == 0 {
 		if 200 <= status && status <= 299 {
@@ -408,8 +419,8 @@ func interpret(status int, body []byte, secret string) (Result, *Error) {
 	} else if err := json.Unmarshal(body, &a); err != nil {
 		return Result{}, &Error{Kind: KindBadResponse, Status: status, cause: fmt.Errorf("%w: %w", errNotJSON, err)}
 	}
-	apiID := cleanMessage(jsonText(a.APIID), secret)
-	text := cleanMessage(jsonText(a.Error), secret)
+	apiID := cleanMessage(jsonText(a.APIID), red)
+	text := cleanMessage(jsonText(a.Error), red)
 	e := &Error{Status: status, APIID: apiID, Message: text}
 	switch {
 	case 200 <= status && status <= 299:
@@ -434,23 +445,32 @@ func interpret(status int, body []byte, secret string) (Result, *Error) {
 		e.Kind, e.cause = KindBadResponse, errUnexpectedStatus
 	}
 	if e.Message == "" {
-		e.Message = cleanMessage(jsonText(a.Message), secret)
+		e.Message = cleanMessage(jsonText(a.Message), red)
 	}
 	return Result{}, e
 }
 
 // jsonText returns a JSON value as text: a string as it is, nothing for
 // null, false or an empty string, object or array, anything else compacted.
+// A compacted value is decoded and encoded again, so that its strings are
+// written one way: a credential escaped as "\/" or "\u0041" would not be
+// recognised and taken out.
 func jsonText(raw json.RawMessage) string {
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
 		return s
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // an id of 20 digits stays as it was sent
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return ""
 	}
-	switch t := buf.String(); t {
+	text, err := marshal(v)
+	if err != nil {
+		return ""
+	}
+	switch t := string(text); t {
 	case "null", "false", "{}", "[]":
 		return ""
 	default:

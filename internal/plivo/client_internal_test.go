@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -178,10 +179,13 @@ func TestInterpretOddBodies(t *testing.T) {
 		{name: "1xx", status: 102, body: `{}`, wantKind: KindBadResponse},
 		{name: "600", status: 600, body: `{}`, wantKind: KindBadResponse},
 		{name: "token redacted", status: 400, body: `{"error":"` + testAuthToken + `"}`, wantKind: KindRejected, wantMsg: "[redacted]"},
+		{name: "header in an error object", status: 401, body: `{"error":{"authorization":"Basic TUFZMlJK\/TlpLWk5K"}}`, wantKind: KindUnauthorized, wantMsg: `{"[redacted]"}`},
+		{name: "credential in the api_id", status: 400, body: `{"api_id":"Bearer abcdefgh12345678","error":"bad"}`, wantKind: KindRejected, wantMsg: "bad"},
+		{name: "large numeric api_id", status: 201, body: `{"api_id":12345678901234567890123,"error":""}`, want: Result{"12345678901234567890123", 201}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := interpret(tc.status, []byte(tc.body), testAuthToken)
+			res, err := interpret(tc.status, []byte(tc.body), newRedactor(testAuthID, testAuthToken))
 			if tc.wantKind == 0 {
 				if err != nil || res != tc.want {
 					t.Fatalf("interpret = %+v, %v; want %+v", res, err, tc.want)
@@ -193,6 +197,9 @@ func TestInterpretOddBodies(t *testing.T) {
 			}
 			if err.Kind != tc.wantKind || err.Message != tc.wantMsg || err.Status != tc.status {
 				t.Errorf("interpret error = %v/%q/%d, want %v/%q/%d", err.Kind, err.Message, err.Status, tc.wantKind, tc.wantMsg, tc.status)
+			}
+			if strings.Contains(err.APIID, "Bearer") || strings.Contains(err.APIID, "abcdefgh") {
+				t.Errorf("interpret error api_id = %q, which shows a credential", err.APIID)
 			}
 		})
 	}

@@ -2,6 +2,8 @@ package plivo_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -909,5 +911,111 @@ func TestColdTransferBodyCutOff(t *testing.T) {
 				t.Errorf("got %v %q (reached %v), want %v %q (reached true)", perr.Kind, err, perr.MayHaveReachedPlivo(), tc.kind, tc.sentence)
 			}
 		})
+	}
+}
+
+// TestErrorsNeverEchoCredentials points the client at a Plivo that echoes
+// the Authorization header it received in every place an answer has text:
+// the sentence the supervisor reads, and every field the audit line takes
+// (Message, APIID, and the error underneath), show neither the token, nor
+// the base64 of the id:token pair in any alphabet, nor "Basic ".
+func TestErrorsNeverEchoCredentials(t *testing.T) {
+	pair := []byte(testAuthID + ":" + testAuthToken)
+	never := []string{testAuthToken, "Basic ", testAuthID + ":"}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		never = append(never, enc.EncodeToString(pair))
+	}
+	jsonString := func(s string) string {
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	tests := []struct {
+		name   string
+		status int
+		body   func(auth string) string // auth is the Authorization header Plivo got
+	}{
+		{"400 error text", 400, func(a string) string {
+			return `{"api_id":"a1","error":` + jsonString("bad request with Authorization: "+a) + `}`
+		}},
+		{"401 error text", 401, func(a string) string { return `{"error":` + jsonString("invalid credentials "+a) + `}` }},
+		{"403 message", 403, func(a string) string { return `{"message":` + jsonString(a+" may not run this PHLO") + `}` }},
+		{"404 credential alone", 404, func(a string) string {
+			return `{"error":` + jsonString("no PHLO for "+strings.TrimPrefix(a, "Basic ")) + `}`
+		}},
+		{"422 token and pair", 422, func(string) string {
+			return `{"error":` + jsonString("slow down, "+testAuthID+":"+testAuthToken+" ("+testAuthToken+")") + `}`
+		}},
+		{"500 headers object", 500, func(a string) string {
+			return `{"error":{"headers":{"Authorization":` + strings.ReplaceAll(jsonString(a), "/", `\/`) + `}}}`
+		}},
+		{"201 error and api_id", 201, func(a string) string {
+			return `{"api_id":` + jsonString(a) + `,"error":` + jsonString("not transferred: "+a) + `}`
+		}},
+		{"502 proxy page", 502, func(a string) string {
+			return "<html><body>Upstream refused GET with Authorization: " + a + "</body></html>"
+		}},
+		{"599 credential split by a newline", 599, func(a string) string {
+			return `{"error":` + jsonString(strings.Replace(a, " ", "\n", 1)) + `}`
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got atomic.Value
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				auth := r.Header.Get("Authorization")
+				got.Store(auth)
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body(auth))
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, func(cfg *plivo.Config) { cfg.Timeout = 30 * time.Second })
+
+			_, err := c.ColdTransfer(t.Context(), mustEndpoint(t, "+14155550100"), mustEndpoint(t, "+14155550101"), plivo.RoleAgent)
+			if auth, _ := got.Load().(string); !strings.HasPrefix(auth, "Basic ") {
+				t.Fatalf("Plivo got Authorization %q, want a Basic credential to echo", auth)
+			}
+			perr := asError(t, err)
+			texts := map[string]string{"Error()": perr.Error(), "Message": perr.Message, "APIID": perr.APIID}
+			if cause := errors.Unwrap(perr); cause != nil {
+				texts["cause"] = cause.Error()
+			}
+			for field, text := range texts {
+				for _, s := range never {
+					if strings.Contains(text, s) {
+						t.Errorf("%s = %q shows %q", field, text, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// leakyTransport fails every request with an error that quotes its
+// Authorization header, as a careless proxy client might.
+type leakyTransport struct{}
+
+func (leakyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return nil, &net.DNSError{Err: "no such host (request had Authorization: " + r.Header.Get("Authorization") + ")", Name: "phlo.example", IsNotFound: true}
+}
+
+func TestTransportErrorNeverEchoesCredentials(t *testing.T) {
+	c := newClient(t, "https://phlo.example", func(cfg *plivo.Config) {
+		cfg.HTTPClient = &http.Client{Transport: leakyTransport{}}
+	})
+	_, err := c.ColdTransfer(t.Context(), mustEndpoint(t, "+14155550100"), mustEndpoint(t, "+14155550101"), plivo.RoleAgent)
+	perr := asError(t, err)
+	cause := errors.Unwrap(perr)
+	if cause == nil {
+		t.Fatal("no error underneath, want the transport's")
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte(testAuthID + ":" + testAuthToken))
+	for _, s := range []string{basic, "Basic ", testAuthToken} {
+		if strings.Contains(cause.Error(), s) || strings.Contains(perr.Error(), s) {
+			t.Errorf("the error shows %q: %q / %q", s, perr.Error(), cause.Error())
+		}
+	}
+	// The text is redacted, not the error: the sentence still knows why.
+	if want := "Could not reach Plivo (host not found): nothing was sent; check PLIVO_PHLO_URL and the network."; perr.Error() != want {
+		t.Errorf("Error() = %q, want %q", perr.Error(), want)
 	}
 }

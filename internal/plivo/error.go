@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,7 +84,7 @@ type Error struct {
 	Kind    ErrorKind
 	Status  int           // HTTP status, 0 when there was no response
 	APIID   string        // Plivo's api_id, when the body had one
-	Message string        // Plivo's own error text, when it gave one
+	Message string        // Plivo's own error text, when it gave one, without credentials
 	Timeout time.Duration // for KindTimeout: the configured timeout
 
 	cause error
@@ -262,21 +266,102 @@ func contextError(ctx context.Context, timeout time.Duration, sent bool, err err
 const maxMessage = 300
 
 // cleanMessage makes Plivo's error text fit for a sentence: valid UTF-8,
-// control characters and runs of space collapsed to one space, trimmed and
-// cut at maxMessage characters. secret, when not empty, is replaced.
-func cleanMessage(s, secret string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if secret != "" {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
-	}
+// without credentials (see redactor), control characters and runs of space
+// collapsed to one space, trimmed and cut at maxMessage characters.
+func cleanMessage(s string, red *redactor) string {
+	s = red.redact(strings.ToValidUTF8(s, "\uFFFD"))
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 	}), " ")
+	// Again: a control character between "Basic" and its credential is a
+	// space now, which the pattern needs.
+	s = red.redact(s)
 	if utf8.RuneCountInString(s) > maxMessage {
 		s = string([]rune(s)[:maxMessage]) + "…"
 	}
 	return s
 }
+
+// redacted replaces a credential in any text the client passes on.
+const redacted = "[redacted]"
+
+// credentialText matches an Authorization header, quoted or not, and its
+// value, and a Basic or Bearer credential on its own, including one already
+// replaced by redacted. The credential after "Basic" or "Bearer" must be
+// eight characters or more, so that prose like "basic plan" stays readable:
+// a credential of this client's is longer, and is taken out in every
+// spelling whatever its context.
+var credentialText = regexp.MustCompile(`(?i)\b(?:proxy-)?authorization\b["']?\s*[:=]\s*(?:\\?["'])?(?:[a-z][a-z0-9!#$%&*+.^_|~-]*\s+)?[^\s"',;&]+` +
+	`|\b(?:basic|bearer)\s+(?:\[redacted\]|[a-z0-9._~+/\\-]{8,}=*)`)
+
+// redactor takes a client's credentials out of what Plivo (or a proxy in
+// its place) sends back, since an answer may echo the request: the auth
+// token, the id:token pair, their base64 in the standard and URL alphabets
+// with and without padding, their URL escapes, and any Authorization header
+// or Basic or Bearer credential. A nil *redactor knows no credentials but
+// still removes headers and credentials by their look.
+type redactor struct {
+	forms []string // longest first, so that no form leaves part of a longer one
+}
+
+func newRedactor(authID, authToken string) *redactor {
+	if authToken == "" {
+		return &redactor{}
+	}
+	seen := map[string]bool{}
+	var forms []string
+	for _, secret := range []string{authToken, authID + ":" + authToken} {
+		for _, form := range []string{
+			secret,
+			url.QueryEscape(secret),
+			url.PathEscape(secret),
+			base64.StdEncoding.EncodeToString([]byte(secret)),
+			base64.RawStdEncoding.EncodeToString([]byte(secret)),
+			base64.URLEncoding.EncodeToString([]byte(secret)),
+			base64.RawURLEncoding.EncodeToString([]byte(secret)),
+		} {
+			if !seen[form] {
+				seen[form] = true
+				forms = append(forms, form)
+			}
+		}
+	}
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	return &redactor{forms: forms}
+}
+
+// redact returns s without the credentials r knows, nor anything that
+// looks like an Authorization header or a Basic or Bearer credential.
+func (r *redactor) redact(s string) string {
+	if r != nil {
+		for _, form := range r.forms {
+			s = strings.ReplaceAll(s, form, redacted)
+		}
+	}
+	return credentialText.ReplaceAllString(s, redacted)
+}
+
+// redactError returns err with its text redacted, for the audit line that
+// logs it: errors.Is and errors.As still reach err.
+func (r *redactor) redactError(err error) error {
+	if err == nil {
+		return nil
+	}
+	text := r.redact(err.Error())
+	if text == err.Error() {
+		return err
+	}
+	return &redactedError{err: err, text: text}
+}
+
+// redactedError is an error whose text had credentials in it.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // sentence ends s with a full stop unless it already ends a sentence.
 func sentence(s string) string {

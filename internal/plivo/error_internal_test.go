@@ -3,9 +3,11 @@ package plivo
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
@@ -168,12 +170,13 @@ func TestCleanMessage(t *testing.T) {
 		{"control characters", "bad\x00role\x1b[31m\u0085value\u2028x", "bad role [31m value x"},
 		{"invalid UTF-8", "bad \xff role", "bad \uFFFD role"},
 		{"secret", "token " + testAuthToken + " rejected", "token [redacted] rejected"},
+		{"header split by a control character", "got Basic\x00" + basicCredential, "got [redacted]"},
 		{"capped", strings.Repeat("é", 301), strings.Repeat("é", 300) + "…"},
 		{"at the cap", strings.Repeat("é", 300), strings.Repeat("é", 300)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := cleanMessage(tc.in, testAuthToken); got != tc.want {
+			if got := cleanMessage(tc.in, newRedactor(testAuthID, testAuthToken)); got != tc.want {
 				t.Errorf("cleanMessage(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
@@ -205,5 +208,81 @@ func TestErrorKindString(t *testing.T) {
 				t.Errorf("ErrorKind(%d).String() = %q, want %q", int(tc.kind), got, tc.want)
 			}
 		})
+	}
+}
+
+// basicCredential is the base64 of testAuthID:testAuthToken, as the
+// Authorization header of the test client carries it.
+var basicCredential = base64.StdEncoding.EncodeToString([]byte(testAuthID + ":" + testAuthToken))
+
+func TestRedact(t *testing.T) {
+	const token = "s3cr3t~~~???PlivoToken" // its base64 has +, / and padding
+	pair := testAuthID + ":" + token
+	std := base64.StdEncoding.EncodeToString([]byte(pair))
+	red := newRedactor(testAuthID, token)
+	tests := []struct {
+		name, in, want string
+	}{
+		{"token", "bad token " + token + ".", "bad token [redacted]."},
+		{"id and token", "user " + pair + " refused", "user [redacted] refused"},
+		{"base64 of the pair", "got " + std + " here", "got [redacted] here"},
+		{"header", "Authorization: Basic " + std + "\r\nHost: phlorunner", "[redacted]\r\nHost: phlorunner"},
+		{"header in lower case, no space", "authorization:basic " + std, "[redacted]"},
+		{"header in JSON", `{"Authorization":"Basic ` + std + `"}`, `{"[redacted]"}`},
+		{"header as a query parameter", "/v1?authorization=Bearer%20abc123&x=1", "/v1?[redacted]&x=1"},
+		{"proxy header", "Proxy-Authorization: Basic Zm9vOmJhcg==", "[redacted]"},
+		{"someone else's Basic", "bad Basic dXNlcjpwYXNzd29yZA== given", "bad [redacted] given"},
+		{"bearer", "token Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc rejected", "token [redacted] rejected"},
+		{"URL-escaped token", "pw=" + url.QueryEscape(token), "pw=[redacted]"},
+		{"prose kept", "Basic plan accounts cannot transfer; authorization failed", "Basic plan accounts cannot transfer; authorization failed"},
+		{"nothing to take out", "to is a mandatory param.", "to is a mandatory param."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := red.redact(tc.in); got != tc.want {
+				t.Errorf("redact(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+
+	t.Run("every encoding", func(t *testing.T) {
+		for _, secret := range []string{token, pair} {
+			forms := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+				forms = append(forms, enc.EncodeToString([]byte(secret)))
+			}
+			for _, form := range forms {
+				got := red.redact("x " + form + " y")
+				if strings.Contains(got, form) || strings.Contains(got, token) || got != "x [redacted] y" {
+					t.Errorf("redact(%q) = %q, want %q", "x "+form+" y", got, "x [redacted] y")
+				}
+			}
+		}
+	})
+
+	t.Run("no credentials known", func(t *testing.T) {
+		var none *redactor
+		if got := none.redact("Authorization: Basic " + std); got != redacted {
+			t.Errorf("nil redactor: redact = %q, want %q", got, redacted)
+		}
+	})
+}
+
+func TestRedactError(t *testing.T) {
+	red := newRedactor(testAuthID, testAuthToken)
+	leak := fmt.Errorf("proxy refused Authorization: Basic %s: %w", basicCredential, syscall.ECONNREFUSED)
+	got := red.redactError(leak)
+	if strings.Contains(got.Error(), basicCredential) || strings.Contains(got.Error(), "Basic ") {
+		t.Errorf("redactError(%q) = %q, which shows the credential", leak, got)
+	}
+	if !errors.Is(got, syscall.ECONNREFUSED) {
+		t.Errorf("errors.Is(redactError(%q), ECONNREFUSED) = false: the error underneath is lost", leak)
+	}
+	plain := errors.New("connection refused")
+	if got := red.redactError(plain); got != plain {
+		t.Errorf("redactError(%q) = %#v, want the same error", plain, got)
+	}
+	if red.redactError(nil) != nil {
+		t.Error("redactError(nil) is not nil")
 	}
 }
