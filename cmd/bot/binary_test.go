@@ -91,7 +91,7 @@ func TestBinaryHealthcheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(bin, "-healthcheck", "-env-file", filepath.Join(t.TempDir(), "none"))
+			cmd := exec.Command(bin, "-healthcheck", "-env-file", "")
 			cmd.Env = []string{"HEALTH_ADDR=" + tt.addr}
 			out, err := cmd.CombinedOutput()
 			got := 0

@@ -68,8 +68,9 @@ func TestHealthcheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			envFile := filepath.Join(t.TempDir(), ".env")
+			envFile := "" // none
 			if tt.envFile != "" {
+				envFile = filepath.Join(t.TempDir(), ".env")
 				if err := os.WriteFile(envFile, []byte(tt.envFile), 0o600); err != nil {
 					t.Fatal(err)
 				}

@@ -30,7 +30,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
 )
 
-// Exit statuses (SPEC §2).
+// Exit statuses (docs/configuration.md).
 const (
 	exitOK        = 0
 	exitFailure   = 1 // e.g. a token Slack rejects
@@ -49,7 +49,9 @@ func main() {
 func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("bot", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	envFile := flags.String("env-file", ".env", "`file` of variables to load when present; the environment wins over it")
+	flags.Usage = func() { usage(flags) }
+	envFile := flags.String("env-file", defaultEnvFile, "`file` of variables to load, the environment winning over it: "+
+		"the default is skipped when absent, a file named here must exist, and \"\" reads none")
 	sandboxMode := flags.Bool("sandbox", false, "try the bot with no account: fake Slack and Plivo on this machine, /transfer typed on standard input")
 	showVersion := flags.Bool("version", false, "print the version and exit")
 	healthcheck := flags.Bool("healthcheck", false, "check the health of the bot running here (GET /healthz on HEALTH_ADDR) and exit 0 or 1")
@@ -67,9 +69,12 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.R
 		return runSandbox(ctx, *envFile, stdin, stdout, stderr)
 	}
 
-	lookup, err := withEnvFile(lookupEnv, *envFile)
+	named := false // -env-file given: its file must exist
+	flags.Visit(func(f *flag.Flag) { named = named || f.Name == "env-file" })
+	lookup, err := withEnvFile(lookupEnv, *envFile, named)
 	if err != nil {
 		fmt.Fprintf(stderr, "coldtransfer: %v\n", err)
+		fmt.Fprintln(stderr, sandboxHint)
 		return exitBadConfig
 	}
 	if *healthcheck {
@@ -79,6 +84,7 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.R
 	dir, dirErr := loadDirectory(cfg.DirectoryFile)
 	if err = errors.Join(err, dirErr); err != nil {
 		reportConfig(stderr, err)
+		fmt.Fprintln(stderr, sandboxHint)
 		return exitBadConfig
 	}
 
@@ -94,6 +100,9 @@ func run(ctx context.Context, args []string, lookupEnv config.Lookup, stdin io.R
 // serve builds the bot from cfg and the floor directory dir (nil for none)
 // and runs it until ctx ends.
 func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log *zap.Logger) error {
+	for _, w := range cfg.Warnings() {
+		log.Warn("insecure setting", zap.String("variable", w.Variable), zap.String("detail", w.Text))
+	}
 	// Metrics are counted only where they can be served: nil counts nothing.
 	var m *metrics.Metrics
 	plivoCfg := cfg.Plivo
@@ -130,7 +139,7 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 	}, api, authz.New(cfg.Policy, api), transferer, log)
 
 	if cfg.HealthAddr != "" {
-		probes, err := health.Start(cfg.HealthAddr, bot.Ready, m.Handler())
+		probes, err := health.Start(health.Config{Addr: cfg.HealthAddr}, bot.Ready, m.Handler())
 		if err != nil {
 			return err
 		}
@@ -142,6 +151,9 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 		log.Info("health probes listening", zap.String("addr", probes.Addr()))
 	}
 
+	// Where it connects, before it may wait there: the first thing to check
+	// when nothing answers. The URLs carry no credentials (config refuses them).
+	log.Info("connecting", zap.String("slack_api_url", cfg.SlackAPIURL), zap.String("plivo_phlo_url", cfg.Plivo.BaseURL))
 	id, err := bot.CheckAuth(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -218,12 +230,20 @@ func watchDirectory(ctx context.Context, src *directory.Source, log *zap.Logger)
 }
 
 // withEnvFile returns a lookup that reads the environment first and then
-// the file at path, if there is one (SPEC §2: the environment wins). A
-// variable set to the empty string in the environment is unset, as
-// everywhere else, so it does not hide the file's value.
-func withEnvFile(lookupEnv config.Lookup, path string) (config.Lookup, error) {
+// the file at path (the environment wins). A variable set to the empty
+// string in the environment is unset, as everywhere else, so it does not
+// hide the file's value. A missing file is no file, unless it was named:
+// a file someone named and that is not there is a mistake to report, not
+// a configuration to run without. An empty path reads none.
+func withEnvFile(lookupEnv config.Lookup, path string, named bool) (config.Lookup, error) {
+	if path == "" {
+		return lookupEnv, nil
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if named {
+			return nil, fmt.Errorf("-env-file %s: there is no such file (-env-file \"\" reads none)", path)
+		}
 		return lookupEnv, nil
 	}
 	if err != nil {
@@ -256,6 +276,28 @@ func badLine(data []byte) int {
 		}
 	}
 	return good + 1
+}
+
+// defaultEnvFile is the file of variables read when it exists.
+const defaultEnvFile = ".env"
+
+// about is the sentence -help opens with.
+const about = "coldtransfer is a Slack bot with which contact-centre supervisors cold-transfer live Plivo calls " +
+	"by typing /transfer, configured by environment variables (see .env.example)."
+
+// sandboxHint ends -help and every configuration error (exit status 2):
+// the way to see the bot work before there is anything to configure.
+const sandboxHint = "No accounts yet? coldtransfer -sandbox (or go run ./cmd/bot -sandbox) runs it against a fake Slack and Plivo."
+
+// usage is -help: what the program is, its flags, and the sandbox.
+func usage(flags *flag.FlagSet) {
+	w := flags.Output()
+	fmt.Fprintln(w, about)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: coldtransfer [flags]")
+	flags.PrintDefaults()
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, sandboxHint)
 }
 
 // reportConfig prints every configuration problem, one line each.

@@ -111,10 +111,10 @@ func lookup(env map[string]string) config.Lookup {
 	}
 }
 
-// noEnvFile returns the -env-file arguments naming a file that does not
-// exist, so that a stray .env in the package directory cannot change a test.
-func noEnvFile(t *testing.T) []string {
-	return []string{"-env-file", filepath.Join(t.TempDir(), "absent.env")}
+// noEnvFile returns the -env-file arguments that read no file, so that a
+// stray .env in the package directory cannot change a test.
+func noEnvFile(*testing.T) []string {
+	return []string{"-env-file", ""}
 }
 
 // assertNoSecrets fails t when stderr contains a secret.
@@ -132,9 +132,13 @@ func assertNoSecrets(t *testing.T, stderr string) {
 func problemVars(t *testing.T, stderr string) []string {
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-	if len(lines) < 3 {
+	if len(lines) < 4 {
 		t.Fatalf("stderr is not a configuration report:\n%s", stderr)
 	}
+	if last := lines[len(lines)-1]; last != sandboxHint {
+		t.Errorf("last line %q, want %q", last, sandboxHint)
+	}
+	lines = lines[:len(lines)-1]
 	problems := lines[1 : len(lines)-1]
 	if want := fmt.Sprintf("coldtransfer: the configuration has %d problem(s):", len(problems)); lines[0] != want {
 		t.Errorf("first line %q, want %q", lines[0], want)
@@ -307,26 +311,33 @@ func TestRunEnvFile(t *testing.T) {
 			wantVars:  []string{"LOG_LEVEL"},
 		},
 		{
-			name:     "a missing file is fine",
-			noFile:   true,
-			env:      merge(valid, map[string]string{"LOG_LEVEL": "verbose"}),
-			wantVars: []string{"LOG_LEVEL"},
+			name:      "a missing default .env is fine",
+			noFile:    true,
+			inWorkDir: true,
+			env:       merge(valid, map[string]string{"LOG_LEVEL": "verbose"}),
+			wantVars:  []string{"LOG_LEVEL"},
+		},
+		{
+			name:       "a missing file named by -env-file is not",
+			noFile:     true,
+			env:        valid,
+			wantStderr: "coldtransfer: -env-file {file}: there is no such file (-env-file \"\" reads none)\n" + sandboxHint + "\n",
 		},
 		{
 			name:       "a token without a name",
 			file:       "SLACK_APP_TOKEN=" + appToken + "\n" + botToken + "\nPLIVO_AUTH_TOKEN=" + authToken + "\n",
-			wantStderr: "coldtransfer: read {file}: line 2 is not NAME=value (or a quoted value is not closed)\n",
+			wantStderr: "coldtransfer: read {file}: line 2 is not NAME=value (or a quoted value is not closed)\n" + sandboxHint + "\n",
 		},
 		{
 			name:       "a space instead of =",
 			file:       "# Slack\n\nSLACK_BOT_TOKEN " + botToken + "\nPLIVO_AUTH_TOKEN=" + authToken + "\n",
-			wantStderr: "coldtransfer: read {file}: line 3 is not NAME=value (or a quoted value is not closed)\n",
+			wantStderr: "coldtransfer: read {file}: line 3 is not NAME=value (or a quoted value is not closed)\n" + sandboxHint + "\n",
 		},
 		{
 			name: "an unclosed quote after a multi-line value",
 			file: "SLACK_BOT_TOKEN=" + botToken + "\nNOTE=\"two\nlines\"\r\nPLIVO_AUTH_TOKEN=\"" + authToken +
 				"\nSLACK_APP_TOKEN=" + appToken + "\n",
-			wantStderr: "coldtransfer: read {file}: line 4 is not NAME=value (or a quoted value is not closed)\n",
+			wantStderr: "coldtransfer: read {file}: line 4 is not NAME=value (or a quoted value is not closed)\n" + sandboxHint + "\n",
 		},
 	}
 	for _, tt := range tests {

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -68,7 +75,7 @@ func TestSandbox(t *testing.T) {
 		},
 		{
 			// Another call the second time: a call whose outcome is unknown
-			// stays claimed for a while (SPEC §13.2).
+			// stays claimed for a while, so that nobody acts on it twice.
 			name:   "Plivo 500 then the normal answer again",
 			script: []string{"plivo 500", typedTransfer, "/transfer +1 415 555 0101 from +44 20 7946 0123"},
 			want: []string{
@@ -116,18 +123,38 @@ func TestSandbox(t *testing.T) {
 			script: []string{"form to=billing agent=@alice role=customer"},
 			want: []string{
 				"form       Cold transfer [Cancel] [Transfer]",
-				"           • Agent on the call: pick a Slack user (optional)",
+				// An agent and a destination are required: one of the picker
+				// and the typed field beside it, not "optional".
+				"           • Agent on the call: pick a Slack user\n",
+				"             …or the number / SIP address the agent is on: text, e.g. +1 415 222 3333\n",
+				"             (one of these two is required, not both)\n",
 				"           • Transfer to: pick one of ○ billing (Billing queue)",
-				"           • …or a number / SIP address: text, e.g. +1 415 222 5555 (optional)",
+				"             …or a number / SIP address: text, e.g. +1 415 222 5555\n",
+				"             (one of these two is required, not both)\n",
 				"           • Joins the call as: pick one of ○ Agent  ○ Customer (optional)",
 				"you        Agent on the call: @alice",
 				"           Transfer to: Billing queue",
 				"           Joins the call as: Customer",
 				"           press [Transfer]",
 				"#floor     🔀 Cold transfer requested by @supervisor with the transfer form",
-				`{"action":"cold_transfer","to":"+14155550100","role":"customer","trigger_source":"sip:alice@floor.sip.example.com"}`,
+				`{"action":"cold_transfer","to":"+14155550100","role":"customer","trigger_source":"sip:alice@pbx.example.com"}`,
 				"edited     ✅ Transferred",
 			},
+		},
+		{
+			// The bot's answers suggest "from me": it works for whoever may
+			// transfer.
+			name:   "from me, as the supervisor and as a lead",
+			script: []string{"/transfer billing from me", "as lead", "/transfer sales from me"},
+			want: []string{
+				"> /transfer billing from me",
+				`{"action":"cold_transfer","to":"+14155550100","role":"agent","trigger_source":"sip:supervisor@pbx.example.com"}`,
+				"edited     ✅ Transferred",
+				"> /transfer sales from me",
+				`{"action":"cold_transfer","to":"+14155550101","role":"agent","trigger_source":"sip:lead@pbx.example.com"}`,
+				"edited     ✅ Transferred",
+			},
+			absent: []string{"no agent entry", "only you "},
 		},
 		{
 			name:   "the form keeps bad values and shows why",
@@ -172,7 +199,9 @@ func TestSandbox(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			stdin := strings.NewReader(strings.Join(tt.script, "\n") + "\n")
 
-			status := run(ctx, append(noEnvFile(t), "-sandbox"), lookup(nil), stdin, &stdout, &stderr)
+			// No -env-file: the sandbox reads none, and says so only of one
+			// that is there (TestSandboxIgnoresEnvFile).
+			status := run(ctx, []string{"-sandbox"}, lookup(nil), stdin, &stdout, &stderr)
 
 			if ctx.Err() != nil {
 				t.Fatalf("the sandbox was still running when the test's deadline passed; stdout:\n%s", stdout.String())
@@ -218,30 +247,25 @@ func TestSandboxIgnoresEnvFile(t *testing.T) {
 	assertNoSecrets(t, stdout.String()+stderr.String())
 }
 
-// TestSandboxBinary builds the bot and pipes the README's demo into
-// `coldtransfer -sandbox`, as a newcomer's script would.
+// TestSandboxBinary pipes the README's demo into `coldtransfer -sandbox`,
+// as a newcomer's script would.
 func TestSandboxBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the binary with")
-	}
+	bin := botBinary(t)
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*sandboxTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), sandboxTimeout)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "coldtransfer")
-	if out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	script, err := os.ReadFile(filepath.Join("testdata", "sandbox-demo.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	tmp := t.TempDir()
 
 	cmd := exec.CommandContext(ctx, bin, "-sandbox")
 	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.Stdin = bytes.NewReader(script)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -257,8 +281,10 @@ func TestSandboxBinary(t *testing.T) {
 	}
 	assertInOrder(t, stdout.String(), []string{
 		"coldtransfer sandbox: the real bot, with a fake Slack and a fake Plivo on this machine.",
-		"> /transfer billing from @alice", `"trigger_source":"sip:alice@floor.sip.example.com"}`, "edited     ✅ Transferred",
-		"> /transfer sales from @alice", "only you   ⛔ @supervisor is already transferring the call of sip:alice@floor.sip.example.com",
+		"> /transfer billing from @alice", `"trigger_source":"sip:alice@pbx.example.com"}`, "edited     ✅ Transferred",
+		// The call is held for a while after its transfer; whatever the
+		// sentence, it names who has it and which call.
+		"> /transfer sales from @alice", "only you   ⛔ @supervisor ", "sip:alice@pbx.example.com",
 		"> as intruder", "only you   ⛔ You are not allowed to transfer calls.",
 		"> plivo 500", "thread     ⚠️ Transfer outcome unknown. Plivo had a server error (HTTP 500",
 		"> /transfer bilingg from @carol", "No destination called bilingg; did you mean billing?",
@@ -266,6 +292,307 @@ func TestSandboxBinary(t *testing.T) {
 		"> form ", "form       Cold transfer [Cancel] [Transfer]", "with the transfer form",
 		`"role":"customer","trigger_source":"+442079460123"}`, "edited     ✅ Transferred",
 	})
+	assertNoSandboxLeft(t, tmp)
+}
+
+// TestSandboxHelpExamples runs every example of the bot's own usage text
+// in the sandbox: each must transfer, not be refused by the sample
+// directory's policy.
+func TestSandboxHelpExamples(t *testing.T) {
+	examples := []string{
+		"/transfer +1 415 222 5555 from +1 415 222 3333",
+		"/transfer sip:queue@pbx.example.com from +14152223333 as customer",
+		"/transfer billing from me",
+	}
+	t.Run("in the usage", func(t *testing.T) {
+		t.Parallel()
+		out, _, status := runSandboxScript(t, "/transfer help")
+		if status != exitOK {
+			t.Fatalf("exit status %d, want %d", status, exitOK)
+		}
+		// Mrkdwn is rendered and wrapped: compare without line breaks.
+		flat := strings.Join(strings.Fields(out), " ")
+		for _, ex := range examples {
+			if !strings.Contains(flat, ex) {
+				t.Errorf("the usage no longer gives the example %q (update this test's list); stdout:\n%s", ex, out)
+			}
+		}
+	})
+	for _, ex := range examples {
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			out, _, status := runSandboxScript(t, ex)
+			if status != exitOK {
+				t.Errorf("exit status %d, want %d", status, exitOK)
+			}
+			assertInOrder(t, out, []string{"> " + ex, "Plivo      POST", "→ 201 Created", "edited     ✅ Transferred"})
+			if strings.Contains(out, "only you ") {
+				t.Errorf("the example was answered privately (refused?); stdout:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestSandboxLongLine: a line over 1 MiB is skipped with a message, and
+// the lines after it still run.
+func TestSandboxLongLine(t *testing.T) {
+	t.Parallel()
+	long := "/transfer " + strings.Repeat("9", 1<<20)
+	out, stderr, status := runSandboxScript(t, long, typedTransfer)
+	if status != exitOK {
+		t.Errorf("exit status %d, want %d; stderr:\n%s", status, exitOK, stderr)
+	}
+	assertInOrder(t, out, append([]string{
+		fmt.Sprintf("sandbox    Line 1 is %d bytes long, over the 1 MiB a line may have: skipped.", len(long)+1),
+		"> " + typedTransfer,
+	}, transferred...))
+	if len(out) > 64<<10 {
+		t.Errorf("stdout is %d bytes: the long line was echoed", len(out))
+	}
+}
+
+// TestSandboxInputError: a read error of standard input is an error, not
+// the end of a script that went well.
+func TestSandboxInputError(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), sandboxTimeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	in := &failingReader{text: typedTransfer + "\n/transfer bil", err: errors.New("input/output error")}
+
+	status := run(ctx, []string{"-sandbox"}, lookup(nil), in, &stdout, &stderr)
+
+	if status != exitFailure {
+		t.Errorf("exit status %d, want %d", status, exitFailure)
+	}
+	assertInOrder(t, stdout.String(), transferred)
+	if want := "read line 2 of the input: input/output error"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+	}
+}
+
+// failingReader returns text, then err.
+type failingReader struct {
+	text string
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.text == "" {
+		return 0, r.err
+	}
+	n := copy(p, r.text)
+	r.text = r.text[n:]
+	return n, nil
+}
+
+// TestSandboxStdoutClosed: when nobody reads the transcript any more, the
+// session ends as at the end of input; when it cannot be written for
+// another reason, that is an error. Either way the temporary directory
+// goes.
+func TestSandboxStdoutClosed(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantStderr string
+	}{
+		{name: "its reader is gone (… | head -1)", err: syscall.EPIPE, wantStatus: exitOK},
+		{name: "the disk is full", err: syscall.ENOSPC, wantStatus: exitFailure, wantStderr: "write the transcript: no space left on device"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), sandboxTimeout)
+			defer cancel()
+			stdout := &closingWriter{until: "Type help", err: tt.err} // the banner, then the error
+			var stderr bytes.Buffer
+			script := strings.Repeat(typedTransfer+"\n", 3)
+
+			status := run(ctx, []string{"-sandbox"}, lookup(nil), strings.NewReader(script), stdout, &stderr)
+
+			if status != tt.wantStatus {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", status, tt.wantStatus, stderr.String())
+			}
+			if tt.wantStderr == "" && stderr.Len() > 0 || !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr:\n%s\nwant it to say %q", stderr.String(), tt.wantStderr)
+			}
+			m := regexp.MustCompile(`The sample directory is (\S+)/directory\.yaml`).FindStringSubmatch(stdout.buf.String())
+			if m == nil {
+				t.Fatalf("no sample directory in the banner:\n%s", stdout.buf.String())
+			}
+			if _, err := os.Stat(m[1]); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the sandbox's temporary directory %s is still there (stat: %v)", m[1], err)
+			}
+			if !stdout.closed || strings.Contains(stdout.buf.String(), "> ") {
+				t.Errorf("stdout took more than the banner:\n%s", stdout.buf.String())
+			}
+			if stdout.refused > 1 {
+				t.Errorf("%d writes after the first failed one: the session went on", stdout.refused-1)
+			}
+		})
+	}
+}
+
+// closingWriter takes writes up to the one that holds until, then fails
+// every write with err.
+type closingWriter struct {
+	until   string
+	err     error
+	buf     bytes.Buffer
+	closed  bool
+	refused int // writes failed
+}
+
+func (w *closingWriter) Write(p []byte) (int, error) {
+	if w.closed {
+		w.refused++
+		return 0, w.err
+	}
+	w.closed = bytes.Contains(p, []byte(w.until))
+	return w.buf.Write(p)
+}
+
+// TestSandboxBinaryCleansUp runs the binary to every end a terminal or a
+// pipe can give it, and checks that the temporary directory goes each
+// time: a process killed by SIGPIPE or by a signal leaves it behind.
+func TestSandboxBinaryCleansUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := botBinary(t)
+	tests := []struct {
+		name string
+		// end ends the session once the banner is read: stdin is still
+		// open, and stdout is read through the pipe r.
+		end func(t *testing.T, p *os.Process, stdin io.WriteCloser, r *os.File)
+	}{
+		{
+			name: "end of input",
+			end: func(t *testing.T, _ *os.Process, stdin io.WriteCloser, _ *os.File) {
+				writeLines(t, stdin, typedTransfer)
+				stdin.Close()
+			},
+		},
+		{
+			// coldtransfer -sandbox < script | head -1
+			name: "stdout closed by its reader",
+			end: func(t *testing.T, _ *os.Process, stdin io.WriteCloser, r *os.File) {
+				r.Close()
+				writeLines(t, stdin, typedTransfer, typedTransfer)
+				stdin.Close()
+			},
+		},
+		{
+			name: "Ctrl-C",
+			end: func(t *testing.T, p *os.Process, _ io.WriteCloser, _ *os.File) {
+				if err := p.Signal(os.Interrupt); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name: "SIGTERM",
+			end: func(t *testing.T, p *os.Process, _ io.WriteCloser, _ *os.File) {
+				if err := p.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), sandboxTimeout)
+			defer cancel()
+			tmp := t.TempDir()
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			cmd := exec.CommandContext(ctx, bin, "-sandbox")
+			cmd.Dir = t.TempDir()
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+			cmd.Stdout = w
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			w.Close() // the child's copy stays open
+			// Read up to the banner's last line: the session is running.
+			out := bufio.NewReader(r)
+			for {
+				line, err := out.ReadString('\n')
+				if err != nil {
+					_ = cmd.Process.Kill()
+					_ = cmd.Wait()
+					t.Fatalf("no banner: %v; stderr:\n%s", err, stderr.String())
+				}
+				if strings.HasPrefix(line, "Type help") {
+					break
+				}
+			}
+			go func() { _, _ = io.Copy(io.Discard, out) }() // a pipe nobody reads could block the child
+
+			tt.end(t, cmd.Process, stdin, r)
+			err = cmd.Wait()
+
+			if ctx.Err() != nil {
+				t.Fatalf("the sandbox did not stop; stderr:\n%s", stderr.String())
+			}
+			if ps := cmd.ProcessState; ps != nil && ps.ExitCode() < 0 {
+				t.Errorf("the sandbox was killed (%v); stderr:\n%s", err, stderr.String())
+			} else if err != nil || stderr.Len() > 0 {
+				t.Errorf("the sandbox ended with %v, want exit status 0 and nothing on stderr:\n%s", err, stderr.String())
+			}
+			assertNoSandboxLeft(t, tmp)
+		})
+	}
+}
+
+// writeLines writes lines to w, each ended.
+func writeLines(t *testing.T, w io.Writer, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if _, err := io.WriteString(w, l+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// assertNoSandboxLeft fails t when a sandbox's temporary directory is
+// still in tmp.
+func assertNoSandboxLeft(t *testing.T, tmp string) {
+	t.Helper()
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "coldtransfer-sandbox-") {
+			t.Errorf("the sandbox's temporary directory %s was left behind", filepath.Join(tmp, e.Name()))
+		}
+	}
+}
+
+// runSandboxScript runs the sandbox in this process on the lines of
+// script, and returns its stdout, stderr and exit status.
+func runSandboxScript(t *testing.T, script ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), sandboxTimeout)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	status = run(ctx, []string{"-sandbox"}, lookup(nil), strings.NewReader(strings.Join(script, "\n")+"\n"), &out, &errOut)
+	if ctx.Err() != nil {
+		t.Fatalf("the sandbox was still running when the test's deadline passed; stdout:\n%s", out.String())
+	}
+	return out.String(), errOut.String(), status
 }
 
 // assertInOrder fails t unless each of want occurs in out after the one

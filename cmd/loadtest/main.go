@@ -9,7 +9,7 @@
 // as a child process pointed at them (SLACK_API_URL, PLIVO_PHLO_URL, tokens
 // and ids the fakes accept, one supervisor allowed by id so that no group
 // lookup happens, no per-requester rate (TRANSFER_RATE_PER_USER=0),
-// LOG_LEVEL=warn, a nonexistent -env-file and none of the caller's
+// LOG_LEVEL=warn, -env-file "" (no file) and none of the caller's
 // environment but GOGC, GOMEMLIMIT, GOMAXPROCS and GODEBUG, which pass
 // through to try them), waits for the socket, and drives /transfer commands
 // with distinct numbers, each of a call of its own (the bot takes one

@@ -183,9 +183,9 @@ func startBot(ctx context.Context, argv []string, dir, name string, env []string
 	}
 	defer logFile.Close() // the child has its own descriptor
 
-	// A nonexistent .env and an environment of our own, but for the Go
+	// No env file (-env-file "") and an environment of our own, but for the Go
 	// runtime's knobs: nothing of the developer's shell or .env leaks in.
-	bp.cmd = exec.Command(argv[0], append(argv[1:], "-env-file", filepath.Join(dir, "no.env"))...)
+	bp.cmd = exec.Command(argv[0], append(argv[1:], "-env-file", "")...)
 	bp.cmd.Env = append(slices.Clone(env), runtimeEnv()...)
 	bp.cmd.Stdout, bp.cmd.Stderr = logFile, logFile
 	if err := bp.cmd.Start(); err != nil {

@@ -12,7 +12,7 @@ import (
 
 func TestProbes(t *testing.T) {
 	var ready atomic.Bool
-	srv, err := Start("127.0.0.1:0", ready.Load, nil)
+	srv, err := Start(Config{Addr: "127.0.0.1:0"}, ready.Load, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,10 @@ import (
 // them.
 
 // sipDomain is the floor's SIP domain: agents are on it, and it is the
-// only one typed SIP addresses may use.
-const sipDomain = "floor.sip.example.com"
+// only one typed SIP addresses may use. It is the domain of the bot's own
+// usage examples (/transfer help), so that every example it gives works
+// here.
+const sipDomain = "pbx.example.com"
 
 // channel is #floor, where every command is typed.
 const (
@@ -25,14 +27,15 @@ type person struct {
 	name    string // what `as NAME` and @NAME take
 	id      string // Slack user id
 	about   string // how `as` describes them
-	agentAt string // the endpoint the person is on calls with, when an agent
+	agentAt string // the endpoint the person is on calls with, when they take calls
 }
 
 // people are the sandbox's Slack users, the first being who you are at
-// start.
+// start. Those allowed to transfer have an agent entry too, so that
+// "from me", which the bot's answers suggest, works for them.
 var people = []person{
-	{name: "supervisor", id: "U0SUPER", about: "allowed to transfer by id, may also type numbers"},
-	{name: "lead", id: "U0LEAD", about: "allowed to transfer as a member of the group " + leadsGroup},
+	{name: "supervisor", id: "U0SUPER", about: "allowed to transfer by id, may also type numbers", agentAt: "sip:supervisor@" + sipDomain},
+	{name: "lead", id: "U0LEAD", about: "allowed to transfer as a member of the group " + leadsGroup, agentAt: "sip:lead@" + sipDomain},
 	{name: "intruder", id: "U0INTRUDER", about: "not allowed to transfer"},
 	{name: "alice", id: "U0ALICE", about: "an agent, not allowed to transfer", agentAt: "sip:alice@" + sipDomain},
 	{name: "bob", id: "U0BOB", about: "an agent, not allowed to transfer", agentAt: "+14152223333"},
@@ -74,12 +77,12 @@ var destinations = []destination{
 	{name: "escalations", label: "Escalations (leads only)", to: "+14155550199", who: leadsGroup},
 }
 
-// directoryYAML is the sample directory file in the format of SPEC §12:
+// directoryYAML is the sample directory file (docs/directory.md):
 // the destinations and agents above; typed numbers and SIP addresses only
 // for the supervisor, with a few prefix and domain rules to try.
 func directoryYAML() string {
 	var b strings.Builder
-	b.WriteString("# The coldtransfer sandbox's sample floor directory (SPEC §12).\n")
+	b.WriteString("# The coldtransfer sandbox's sample floor directory (docs/directory.md).\n")
 	b.WriteString("destinations:\n")
 	for _, d := range destinations {
 		fmt.Fprintf(&b, "  - name: %s\n    label: %q\n    to: %q\n", d.name, d.label, d.to)

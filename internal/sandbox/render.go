@@ -181,8 +181,15 @@ func pack(items []string, sep string, width int) []string {
 	return out
 }
 
+// alternatives pairs the bot's form inputs of which exactly one is to be
+// filled in: a picker and the typed field beside it. Slack can only mark
+// each of them optional, which would read as if the agent or the
+// destination could be left out.
+var alternatives = map[string]string{"agent": "trigger_source", "to": "to_typed"}
+
 // formLines renders a modal as its fields show: the title and buttons,
-// then one line per input with what it takes.
+// then one line per input with what it takes. A pair of alternatives is
+// shown together, as one required choice.
 func formLines(v slack.View) []string {
 	title := "form"
 	if v.Title != nil {
@@ -196,22 +203,35 @@ func formLines(v slack.View) []string {
 		buttons += " [" + v.Submit.Text + "]"
 	}
 	out := []string{title + buttons}
+	inputs := map[string]*slack.InputBlock{}
+	for _, bl := range v.Blocks.BlockSet {
+		if in, ok := bl.(*slack.InputBlock); ok {
+			inputs[in.BlockID] = in
+		}
+	}
+	shown := map[string]bool{}
 	for _, bl := range v.Blocks.BlockSet {
 		in, ok := bl.(*slack.InputBlock)
-		if !ok {
+		if !ok || shown[in.BlockID] {
 			continue
 		}
-		label := in.BlockID
-		if in.Label != nil {
-			label = in.Label.Text
+		line := "• " + inputText(in)
+		if other := inputs[alternatives[in.BlockID]]; other != nil && in.Optional && other.Optional {
+			shown[other.BlockID] = true
+			out = append(out, line, "  "+inputText(other), "  (one of these two is required, not both)")
+			continue
 		}
-		line := "• " + label + ": " + elementText(in.Element)
 		if in.Optional {
 			line += " (optional)"
 		}
 		out = append(out, line)
 	}
 	return out
+}
+
+// inputText is an input's label and what it takes.
+func inputText(in *slack.InputBlock) string {
+	return labelOf(in) + ": " + elementText(in.Element)
 }
 
 // elementText says what an input element takes.

@@ -1,4 +1,4 @@
-// Package sandbox is the bot's try-it-now mode (SPEC §16): a fake Slack and
+// Package sandbox is the bot's try-it-now mode (-sandbox): a fake Slack and
 // a fake Plivo on loopback, a sample directory, and a session that reads
 // `/transfer …` lines as a supervisor types them in #floor and prints what
 // Slack shows and what Plivo received.
@@ -12,12 +12,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
@@ -31,6 +34,7 @@ type World struct {
 	dir     string
 	dirFile string
 	log     *botLog
+	sigpipe chan os.Signal // notified while the World is open
 }
 
 // Start starts the fakes on loopback and writes the sample directory in a
@@ -54,11 +58,18 @@ func Start() (*World, error) {
 	w.slack = fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken})
 	w.slack.SetGroupMembers(leadsGroup, "U0LEAD")
 	w.plivo = fakeplivo.New(plivoAuthID, plivoAuthToken)
+	// Unless SIGPIPE is notified, a write to a closed stdout or stderr
+	// (coldtransfer -sandbox | head -1) kills the process at once, and the
+	// temporary directory stays behind. Notified, the write fails with
+	// EPIPE: the session ends, and the caller's Close runs.
+	w.sigpipe = make(chan os.Signal, 1)
+	signal.Notify(w.sigpipe, syscall.SIGPIPE)
 	return w, nil
 }
 
 // Close stops the fakes and removes the temporary directory, log included.
 func (w *World) Close() {
+	signal.Stop(w.sigpipe)
 	w.slack.Close()
 	w.plivo.Close()
 	_ = w.log.f.Close()
@@ -66,9 +77,9 @@ func (w *World) Close() {
 }
 
 // Env is the bot's configuration in the sandbox, as environment variables
-// (SPEC §2): the fakes' URLs and credentials, who may transfer, and the
-// sample directory as DIRECTORY_FILE. Nothing comes from the real
-// environment or a .env file.
+// (docs/configuration.md): the fakes' URLs and credentials, who may
+// transfer, and the sample directory as DIRECTORY_FILE. Nothing comes from
+// the real environment or a .env file.
 func (w *World) Env() map[string]string {
 	return map[string]string{
 		"SLACK_BOT_TOKEN":         botToken,
@@ -103,7 +114,7 @@ func (w *World) Log() io.Writer { return w.log }
 func (w *World) LogPath() string { return w.log.f.Name() }
 
 // botLog is the bot's log: written to a file, and its `transfer` audit
-// lines (SPEC §8) kept for the session.
+// lines kept for the session.
 type botLog struct {
 	f *os.File
 
@@ -179,23 +190,74 @@ func (l *botLog) waitAudit(ctx context.Context, n int) ([]byte, error) {
 	}
 }
 
+// maxLine bounds a line of input: a longer one is skipped, and said so,
+// rather than held whole in memory.
+const maxLine = 1 << 20
+
+// inputLine is one line of input, or why there is none.
+type inputLine struct {
+	n       int    // its number, from 1
+	text    string // without the line ending
+	tooLong int    // how many bytes it had, when over maxLine (text is then empty)
+	err     error  // a read error other than the end of input
+}
+
 // scanLines sends each line of r on the returned channel, which is closed
-// at the end of input. It stops early when done is closed.
-func scanLines(r io.Reader, done <-chan struct{}) <-chan string {
-	lines := make(chan string)
+// at the end of input or after a read error, sent as the last line. It
+// stops early when done is closed.
+func scanLines(r io.Reader, done <-chan struct{}) <-chan inputLine {
+	lines := make(chan inputLine)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 4096), 1<<20)
-		for sc.Scan() {
+		br := bufio.NewReader(r)
+		for n := 1; ; n++ {
+			text, size, tooLong, err := readLine(br)
+			if size == 0 && errors.Is(err, io.EOF) {
+				return
+			}
+			l := inputLine{n: n, text: text}
+			switch {
+			case err != nil && !errors.Is(err, io.EOF):
+				l = inputLine{n: n, err: err}
+			case tooLong:
+				l.tooLong = size
+			}
 			select {
-			case lines <- sc.Text():
+			case lines <- l:
 			case <-done:
+				return
+			}
+			if err != nil {
 				return
 			}
 		}
 	}()
 	return lines
+}
+
+// readLine reads one line of br, however long, and returns it without its
+// ending; a line over maxLine bytes is not kept: text is then "" and
+// tooLong is set. size is how many bytes it read, ending included: 0 at
+// the end of input.
+func readLine(br *bufio.Reader) (text string, size int, tooLong bool, err error) {
+	const ending = len("\r\n")
+	var buf []byte
+	for {
+		chunk, rerr := br.ReadSlice('\n')
+		size += len(chunk)
+		if size <= maxLine+ending {
+			buf = append(buf, chunk...)
+		}
+		if !errors.Is(rerr, bufio.ErrBufferFull) {
+			err = rerr
+			break
+		}
+	}
+	text = strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r")
+	if size > maxLine+ending || len(text) > maxLine {
+		return "", size, true, err
+	}
+	return text, size, false, err
 }
 
 // LogTail returns the last n lines of the bot's log, for a report when the

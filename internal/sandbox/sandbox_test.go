@@ -3,6 +3,9 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -97,7 +100,7 @@ func TestMessageLines(t *testing.T) {
 	}
 }
 
-// directoryForm is the form as SPEC §4 describes it with a directory:
+// directoryForm is the form as the bot opens it with a directory:
 // pickers for the destination and the agent, typed fields beside them.
 func directoryForm() *slack.View {
 	dest := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, nil, "to",
@@ -228,18 +231,134 @@ func TestFillForm(t *testing.T) {
 }
 
 func TestFormLines(t *testing.T) {
-	got := formLines(*directoryForm())
-	want := []string{
-		"Cold transfer [Transfer]",
-		"• Transfer to: pick one of ○ billing (Billing queue)  ○ Sales",
-		"• …or a number / SIP address: text (optional)",
-		"• Agent on the call: pick a Slack user (optional)",
-		"• …or the number / SIP address the agent is on: text (optional)",
-		"• Joins the call as: pick one of ○ Agent  ○ Customer (optional)",
+	// The form as the bot opens it for a requester who may both pick and
+	// type: each of the agent and the destination is a picker and a typed
+	// field, both optional in Slack's terms, one of them required.
+	both := directoryForm()
+	for _, bl := range both.Blocks.BlockSet {
+		if in, ok := bl.(*slack.InputBlock); ok {
+			in.Optional = true
+		}
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("formLines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	tests := []struct {
+		name string
+		view *slack.View
+		want []string
+	}{
+		{
+			name: "pickers with typed fields beside them: one of each two is required",
+			view: both,
+			want: []string{
+				"Cold transfer [Transfer]",
+				"• Transfer to: pick one of ○ billing (Billing queue)  ○ Sales",
+				"  …or a number / SIP address: text",
+				"  (one of these two is required, not both)",
+				"• Agent on the call: pick a Slack user",
+				"  …or the number / SIP address the agent is on: text",
+				"  (one of these two is required, not both)",
+				"• Joins the call as: pick one of ○ Agent  ○ Customer (optional)",
+			},
+		},
+		{
+			name: "a required picker and an optional field are shown as they are",
+			view: directoryForm(),
+			want: []string{
+				"Cold transfer [Transfer]",
+				"• Transfer to: pick one of ○ billing (Billing queue)  ○ Sales",
+				"• …or a number / SIP address: text (optional)",
+				"• Agent on the call: pick a Slack user",
+				"  …or the number / SIP address the agent is on: text",
+				"  (one of these two is required, not both)",
+				"• Joins the call as: pick one of ○ Agent  ○ Customer (optional)",
+			},
+		},
+		{
+			name: "without a directory every field is required",
+			view: typedForm(),
+			want: []string{
+				"form",
+				"• Agent on the call (phone or SIP): text",
+				"• Transfer to (phone or SIP): text",
+				"• Joins the call as: ◉ Agent  ○ Customer",
+			},
+		},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := formLines(*tt.view); !slices.Equal(got, tt.want) {
+				t.Errorf("formLines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// failingReader returns its text, then err.
+type failingReader struct {
+	text string
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.text == "" {
+		return 0, r.err
+	}
+	n := copy(p, r.text)
+	r.text = r.text[n:]
+	return n, nil
+}
+
+func TestScanLines(t *testing.T) {
+	long := strings.Repeat("x", maxLine)
+	broken := errors.New("input/output error")
+	tests := []struct {
+		name string
+		in   io.Reader
+		want []inputLine
+	}{
+		{
+			name: "lines, CRLF, and a last line without an ending",
+			in:   strings.NewReader("one\r\n\ntwo\nthree"),
+			want: []inputLine{{n: 1, text: "one"}, {n: 2}, {n: 3, text: "two"}, {n: 4, text: "three"}},
+		},
+		{
+			name: "a line of exactly the limit is kept",
+			in:   strings.NewReader(long + "\r\nnext\n"),
+			want: []inputLine{{n: 1, text: long}, {n: 2, text: "next"}},
+		},
+		{
+			name: "a longer line is skipped, and the next ones still come",
+			in:   strings.NewReader("first\n" + long + "xy\nnext\n" + long + "z"),
+			want: []inputLine{{n: 1, text: "first"}, {n: 2, tooLong: maxLine + 3}, {n: 3, text: "next"}, {n: 4, tooLong: maxLine + 1}},
+		},
+		{
+			name: "a read error ends the input, said so",
+			in:   &failingReader{text: "one\ntw", err: broken},
+			want: []inputLine{{n: 1, text: "one"}, {n: 2, err: broken}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan struct{})
+			defer close(done)
+			var got []inputLine
+			for l := range scanLines(tt.in, done) {
+				got = append(got, l)
+			}
+			if !slices.EqualFunc(got, tt.want, func(a, b inputLine) bool {
+				return a.n == b.n && a.text == b.text && a.tooLong == b.tooLong && errors.Is(a.err, b.err)
+			}) {
+				t.Errorf("lines (text cut to 20 bytes):\n%s\nwant\n%s", showLines(got), showLines(tt.want))
+			}
+		})
+	}
+}
+
+func showLines(ls []inputLine) string {
+	var b strings.Builder
+	for _, l := range ls {
+		fmt.Fprintf(&b, "  %d %.20q tooLong=%d err=%v\n", l.n, l.text, l.tooLong, l.err)
+	}
+	return b.String()
 }
 
 func TestParseFormValues(t *testing.T) {
@@ -432,6 +551,11 @@ func TestDirectoryEndpoints(t *testing.T) {
 		}
 		if !strings.Contains(yaml, "- slack: "+p.id) {
 			t.Errorf("agent %s missing from the file:\n%s", p.name, yaml)
+		}
+	}
+	for _, name := range []string{"supervisor", "lead"} {
+		if p, _ := personNamed(name); p.agentAt == "" {
+			t.Errorf("@%s may transfer but has no agent entry: \"from me\", which the bot suggests, would not work", name)
 		}
 	}
 	if !strings.Contains(yaml, "typed:\n  allow: true\n  who: ["+people[0].id+"]") {

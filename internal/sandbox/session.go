@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -72,10 +73,13 @@ type request struct {
 
 // Session reads commands from in, one a line, and prints on out what each
 // one did, completely, before reading the next. It returns at the end of
-// input, on `quit`, or when ctx ends; the bot must be running against the
-// World's Env, and Session first waits for it to connect.
+// input, on `quit`, when out's reader has gone (a closed pipe), or when ctx
+// ends; any other failure to read in or write out is its error. The bot
+// must be running against the World's Env, and Session first waits for it
+// to connect.
 func (w *World) Session(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
-	s := &session{w: w, out: out, tty: isTerminal(in), user: people[0], messages: map[string][]string{}}
+	tr := &transcript{w: out}
+	s := &session{w: w, out: tr, tty: isTerminal(in), user: people[0], messages: map[string][]string{}}
 
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	err := w.slack.WaitConnected(cctx)
@@ -90,26 +94,58 @@ func (w *World) Session(ctx context.Context, in io.Reader, out io.Writer, opts O
 	defer close(done)
 	input := scanLines(in, done)
 	for {
-		if s.tty {
-			fmt.Fprint(out, "> ")
+		switch {
+		case errors.Is(tr.err, syscall.EPIPE):
+			// Whoever read the transcript stopped (… | head -1): like quit,
+			// and the rest of the input would run unseen.
+			return nil
+		case tr.err != nil:
+			return fmt.Errorf("write the transcript: %w", tr.err)
 		}
-		var line string
+		if s.tty {
+			fmt.Fprint(s.out, "> ")
+		}
+		var line inputLine
 		var ok bool
 		select {
 		case <-ctx.Done():
 			return nil
 		case line, ok = <-input:
 		}
-		if !ok {
+		switch {
+		case !ok:
 			return nil
+		case line.err != nil:
+			return fmt.Errorf("read line %d of the input: %w", line.n, line.err)
+		case line.tooLong > 0:
+			s.say("sandbox", fmt.Sprintf("Line %d is %d bytes long, over the %d MiB a line may have: skipped.", line.n, line.tooLong, maxLine>>20))
+			continue
 		}
 		if !s.tty {
-			fmt.Fprintln(out, "> "+line)
+			fmt.Fprintln(s.out, "> "+line.text)
 		}
-		if quit := s.do(ctx, strings.TrimSpace(line)); quit {
+		if quit := s.do(ctx, strings.TrimSpace(line.text)); quit {
 			return nil
 		}
 	}
+}
+
+// transcript is the session's output. It keeps the first write error, so
+// that the session can stop when its reader is gone.
+type transcript struct {
+	w   io.Writer
+	err error
+}
+
+func (t *transcript) Write(p []byte) (int, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	n, err := t.w.Write(p)
+	if err != nil {
+		t.err = err
+	}
+	return n, err
 }
 
 // isTerminal reports whether r is a terminal (a character device).
@@ -199,7 +235,16 @@ func (s *session) directory() {
 			agents = append(agents, "@"+p.name+" "+p.agentAt)
 		}
 	}
-	s.say("", "agents: "+strings.Join(agents, " · "))
+	const head = "agents: "
+	ls := pack(agents, " · ", textWidth-len(head))
+	for i := range ls {
+		if i == 0 {
+			ls[i] = head + ls[i]
+		} else {
+			ls[i] = strings.Repeat(" ", len(head)) + ls[i]
+		}
+	}
+	s.say("", ls...)
 	s.say("", "Typed numbers and SIP addresses: @"+people[0].name+" only (+1…, +44…, not +1900…, +1976…; sip:…@"+sipDomain+").")
 }
 

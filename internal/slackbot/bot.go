@@ -103,7 +103,7 @@ type Bot struct {
 
 	chMu       sync.Mutex
 	perChannel map[string]int // requests in flight that post in each channel
-	ready    atomic.Bool
+	ready      atomic.Bool
 	// envelopeAt is when the event loop took the event it is handling. Only
 	// the event loop touches it: handle sets it, ack reads it.
 	envelopeAt time.Time

@@ -34,7 +34,7 @@ const (
 type callClaim struct {
 	key    string
 	holder store.Holder
-	stop   func()      // stops the renewals
+	stop   func()       // stops the renewals
 	lostTo atomic.Value // store.Holder that took the claim after it lapsed, if any
 }
 

@@ -317,8 +317,8 @@ func humanDuration(d time.Duration) string {
 // callClaimedText tells a second requester that the call is already being
 // transferred, by whom and where (SPEC §13.2).
 func callClaimedText(h store.Holder, call string) string {
-	return fmt.Sprintf(":no_entry: <@%s> is already transferring the call of %s (see <#%s>), so nothing was transferred. "+
-		"Check that thread before trying again.", h.User, code(call), h.Channel)
+	return fmt.Sprintf(":no_entry: <@%s> is transferring the call of %s, or transferred it moments ago (see <#%s>), so nothing was transferred: "+
+		"a call stays held for a few seconds after its transfer. Check that thread before trying again.", h.User, code(call), h.Channel)
 }
 
 const claimUncheckedText = ":warning: I could not check whether someone else is transferring this call just now, " +
