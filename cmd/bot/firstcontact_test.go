@@ -205,7 +205,9 @@ func TestRunSlackUnreachableSaysWhatToCheck(t *testing.T) {
 	}
 	// A refused connection fails at once: its log line should too, not
 	// after the retries of a single request.
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
+	// (Before, it came after about 5 s of hidden retries; the margin
+	// below is for a loaded machine.)
+	if elapsed := time.Since(start); elapsed > 4*time.Second {
 		t.Errorf("the first failure was logged after %v, want at once", elapsed)
 	}
 	if first["retry_in"] != "1s" || first["url"] != refused+"/api/auth.test" || first["attempt"] != 1.0 {
