@@ -27,6 +27,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/health"
 	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
+	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
 )
 
@@ -114,7 +115,7 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 	if err != nil {
 		return fmt.Errorf("plivo client: %w", err)
 	}
-	api := slackbot.NewAPI(slackbot.APIConfig{
+	api := slackapi.New(slackapi.Config{
 		BotToken: cfg.SlackBotToken,
 		AppToken: cfg.SlackAppToken,
 		URL:      cfg.SlackAPIURL,
@@ -127,6 +128,12 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 	defer watchDirectory(ctx, src, log)()
 	st, closeStore := openStore(cfg, log, m.StoreFallback)
 	defer closeStore()
+	az := authz.New(cfg.Policy, api)
+	// Group members are refreshed ahead of their expiry, so that no
+	// transfer waits on usergroups.users.list once a group has been seen.
+	refresh, stopRefresh := context.WithCancel(context.Background())
+	defer stopRefresh()
+	go az.Run(refresh, groupRefreshEvery)
 	bot := slackbot.New(slackbot.Config{
 		DryRun:       cfg.DryRun,
 		NumberFormat: cfg.Plivo.NumberFormat,
@@ -136,7 +143,7 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 		Store:        st,
 		Rate:         cfg.RatePerUser,
 		PlivoTimeout: cfg.Plivo.Timeout,
-	}, api, authz.New(cfg.Policy, api), transferer, log)
+	}, api, az, transferer, log)
 
 	if cfg.HealthAddr != "" {
 		probes, err := health.Start(health.Config{Addr: cfg.HealthAddr}, bot.Ready, m.Handler())
@@ -287,6 +294,10 @@ const about = "coldtransfer is a Slack bot with which contact-centre supervisors
 
 // sandboxHint ends -help and every configuration error (exit status 2):
 // the way to see the bot work before there is anything to configure.
+// groupRefreshEvery is how often the allowed groups' members are looked
+// at: each is asked of Slack again once it is half its 60 s TTL old.
+const groupRefreshEvery = 5 * time.Second
+
 const sandboxHint = "No accounts yet? coldtransfer -sandbox (or go run ./cmd/bot -sandbox) runs it against a fake Slack and Plivo."
 
 // usage is -help: what the program is, its flags, and the sandbox.

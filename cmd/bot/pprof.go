@@ -5,7 +5,7 @@ package main
 // A build for profiling under the load test, never a release:
 //
 //	go build -tags pprof -o /tmp/bot-pprof ./cmd/bot
-//	go run ./cmd/loadtest -bot /tmp/bot-pprof -only a -probes 3000 &
+//	(cd bench && go run ./loadtest -bot /tmp/bot-pprof -only a -probes 3000) &
 //	go tool pprof -seconds 5 http://127.0.0.1:6061/debug/pprof/profile
 //	curl -o trace.out 'http://127.0.0.1:6061/debug/pprof/trace?seconds=2'
 //

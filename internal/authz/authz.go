@@ -23,12 +23,21 @@ type GroupSource interface {
 }
 
 const (
-	// maxTTL is how long group members may be cached (SPEC §6).
+	// maxTTL is how long group members may be used after Slack was asked:
+	// a user removed from a group loses the right within a minute.
 	maxTTL = 60 * time.Second
 
 	// lookupTimeout bounds one shared group lookup. The lookup outlives the
 	// callers waiting on it, so it needs a deadline of its own.
 	lookupTimeout = 10 * time.Second
+
+	// forgetAfter is how long a group nobody asked about stays refreshed
+	// ahead (see Run).
+	forgetAfter = 10 * time.Minute
+
+	// maxRefreshed bounds the groups Run keeps fresh: the policy's and the
+	// directory's who lists name a few dozen at most.
+	maxRefreshed = 256
 )
 
 // Authorizer decides requests against a Policy. It is safe for concurrent
@@ -41,9 +50,30 @@ type Authorizer struct {
 	now      func() time.Time
 	ttl      time.Duration
 
+	// cacheOnly: answer from the cache, never ask Slack (see CacheOnly).
+	cacheOnly bool
+	// cache is shared by an Authorizer and its CacheOnly view.
+	cache *groupCache
+}
+
+// groupCache holds the groups' members, the lookups in flight, and when
+// each group was last asked about, for Run.
+type groupCache struct {
 	mu       sync.Mutex
-	cache    map[string]cachedMembers // by group id; only successful lookups
+	members  map[string]cachedMembers // by group id; only successful lookups
 	inflight map[string]*lookup       // by group id
+	used     map[string]time.Time     // by group id: last asked about
+}
+
+// CacheOnly returns a view of a that answers from what it knows now and
+// never asks Slack: a group not cached counts as not having the user, and
+// a refusal that only a lookup could change says so (DeniedLookup). It is
+// for answers that must not wait on the network: a slash command's ack, a
+// form that must open within Slack's 3 s. It shares a's cache.
+func (a *Authorizer) CacheOnly() *Authorizer {
+	v := *a
+	v.cacheOnly = true
+	return &v
 }
 
 // set is a set of Slack ids.
@@ -87,7 +117,7 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithTTL sets how long a group's members are cached. The default, and the
-// maximum, is 60 seconds (SPEC §6): larger values are capped. Zero or less
+// maximum, is 60 seconds: larger values are capped. Zero or less
 // disables the cache, though concurrent decisions still share one lookup.
 func WithTTL(d time.Duration) Option {
 	return func(a *Authorizer) { a.ttl = min(max(d, 0), maxTTL) }
@@ -101,13 +131,16 @@ func New(p Policy, groups GroupSource, opts ...Option) *Authorizer {
 		groups = noGroupSource{}
 	}
 	a := &Authorizer{
-		users:    setOf(p.Users),
-		groups:   slices.Clone(p.Groups),
-		source:   groups,
-		now:      time.Now,
-		ttl:      maxTTL,
-		cache:    make(map[string]cachedMembers),
-		inflight: make(map[string]*lookup),
+		users:  setOf(p.Users),
+		groups: slices.Clone(p.Groups),
+		source: groups,
+		now:    time.Now,
+		ttl:    maxTTL,
+		cache: &groupCache{
+			members:  make(map[string]cachedMembers),
+			inflight: make(map[string]*lookup),
+			used:     make(map[string]time.Time),
+		},
 	}
 	if len(p.Channels) > 0 {
 		a.channels = setOf(p.Channels)
@@ -202,38 +235,53 @@ func denied(d Denial, format string, args ...any) Decision {
 	return Decision{Denial: d, Reason: fmt.Sprintf(format, args...)}
 }
 
+// errNotCached is a group's lookup that a CacheOnly view did not make.
+var errNotCached = errors.New("not looked up yet")
+
 // members returns the member set of group, from the cache while it is
 // fresh, else from the lookup in flight, else from a new lookup. It stops
-// waiting when ctx ends.
+// waiting when ctx ends. A CacheOnly view starts a lookup for a group it
+// does not know, for the requests after it, but does not wait for it.
 func (a *Authorizer) members(ctx context.Context, group string) (set, error) {
 	now := a.now()
+	c := a.cache
 
-	a.mu.Lock()
-	if m, ok := a.cache[group]; ok && fresh(m.fetched, now, a.ttl) {
-		a.mu.Unlock()
+	c.mu.Lock()
+	c.used[group] = now
+	if m, ok := c.members[group]; ok && fresh(m.fetched, now, a.ttl) {
+		c.mu.Unlock()
 		return m.set, nil
 	}
-	l, ok := a.inflight[group]
+	l, ok := c.inflight[group]
 	if !ok {
-		if err := ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil && !a.cacheOnly {
 			// Nobody would wait for the answer.
-			a.mu.Unlock()
+			c.mu.Unlock()
 			return nil, err
 		}
-		l = &lookup{done: make(chan struct{})}
-		a.inflight[group] = l
-		// The lookup is shared, so one caller giving up must not cancel it
-		// for the others; it keeps ctx's values, and gets its own deadline.
-		go a.fetch(context.WithoutCancel(ctx), group, now, l)
+		l = a.startLookupLocked(ctx, group, now)
 	}
-	a.mu.Unlock()
+	c.mu.Unlock()
 
+	if a.cacheOnly {
+		return nil, errNotCached
+	}
 	select {
 	case <-l.done:
 		return l.set, l.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// startLookupLocked starts the shared lookup of group; c.mu is held.
+func (a *Authorizer) startLookupLocked(ctx context.Context, group string, now time.Time) *lookup {
+	l := &lookup{done: make(chan struct{})}
+	a.cache.inflight[group] = l
+	// The lookup is shared, so one caller giving up must not cancel it
+	// for the others; it keeps ctx's values, and gets its own deadline.
+	go a.fetch(context.WithoutCancel(ctx), group, now, l)
+	return l
 }
 
 // fetch runs l, the lookup of group started at the time started, caches
@@ -249,17 +297,71 @@ func (a *Authorizer) fetch(ctx context.Context, group string, started time.Time,
 		l.set = setOf(ids)
 	}
 
-	a.mu.Lock()
-	delete(a.inflight, group)
-	// Failures are not cached: the next decision asks Slack again.
+	c := a.cache
+	c.mu.Lock()
+	delete(c.inflight, group)
+	// Failures are not cached: the last good answer stays, within its
+	// TTL, and the next decision past it asks Slack again.
 	if err == nil {
 		// The members are as old as the request for them, not its answer,
 		// so they are never served for longer than the TTL after Slack
 		// was asked.
-		a.cache[group] = cachedMembers{set: l.set, fetched: started}
+		c.members[group] = cachedMembers{set: l.set, fetched: started}
 	}
-	a.mu.Unlock()
+	c.mu.Unlock()
 	close(l.done)
+}
+
+// Run keeps the members of every group asked about in the last 10 minutes
+// fresh ahead of their expiry, so that no request waits on
+// usergroups.users.list once a group has been seen: every refreshEvery it
+// looks up, one at a time, each such group whose members are older than
+// half their TTL (at most 256 groups). A lookup that fails leaves the last
+// good members in use until their TTL runs out, then requests fail closed
+// as without Run. It returns when ctx ends.
+func (a *Authorizer) Run(ctx context.Context, refreshEvery time.Duration) {
+	t := time.NewTicker(refreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, group := range a.dueForRefresh() {
+			c := a.cache
+			c.mu.Lock()
+			l, busy := c.inflight[group]
+			if !busy {
+				l = a.startLookupLocked(context.Background(), group, a.now())
+			}
+			c.mu.Unlock()
+			select {
+			case <-l.done:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// dueForRefresh returns the groups asked about lately whose members are
+// older than half their TTL, and forgets the groups nobody asked about.
+func (a *Authorizer) dueForRefresh() []string {
+	now := a.now()
+	c := a.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var due []string
+	for group, used := range c.used {
+		switch m, ok := c.members[group]; {
+		case now.Sub(used) > forgetAfter:
+			delete(c.used, group)
+		case len(due) < maxRefreshed && !(ok && fresh(m.fetched, now, a.ttl/2)):
+			due = append(due, group)
+		}
+	}
+	return due
 }
 
 // fresh reports whether members fetched at the time fetched may still be

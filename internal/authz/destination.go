@@ -308,3 +308,59 @@ func (a *Authorizer) within(ctx context.Context, userID string, ids []string) (o
 	}
 	return false, false, "not listed in who"
 }
+
+// MayTransferTo applies dir's destination policy to a transfer by userID
+// to the named destination name, or, when name is "", to the typed
+// endpoint to: a named destination's who; for a typed endpoint, the typed
+// policy and the who of every destination at the same address (see
+// MayTypeDestinationIn). Without a directory there is no policy: checked
+// is false and the transfer may go anywhere.
+func (a *Authorizer) MayTransferTo(ctx context.Context, userID string, dir *directory.Directory, name string, to plivo.Endpoint) (d Decision, checked bool) {
+	if dir == nil {
+		return Decision{Allowed: true}, false
+	}
+	if name != "" {
+		dest, _ := dir.Destination(name)
+		return a.MayUseDestination(ctx, userID, dest), true
+	}
+	return MayTypeDestinationIn(ctx, a, userID, to, dir), true
+}
+
+// UsableDestinations returns the destinations of dir that userID may send
+// calls to, in file order, with their indexes in dir.Destinations(). A
+// destination whose who needs a group that cannot be looked up is left
+// out (fail closed).
+func (a *Authorizer) UsableDestinations(ctx context.Context, userID string, dir *directory.Directory) ([]directory.Destination, []int) {
+	var usable []directory.Destination
+	var idx []int
+	for i, d := range dir.Destinations() {
+		if len(d.Who) == 0 || a.MayUseDestination(ctx, userID, d).Allowed {
+			usable = append(usable, d)
+			idx = append(idx, i)
+		}
+	}
+	return usable, idx
+}
+
+// DecidableByID reports whether every who list of dir can be decided for
+// userID without looking up a group: it is empty, names the user, or
+// names no group.
+func DecidableByID(dir *directory.Directory, userID string) bool {
+	decidable := func(who []string) bool {
+		if len(who) == 0 || slices.Contains(who, userID) {
+			return true
+		}
+		for _, id := range who {
+			if strings.HasPrefix(id, "S") {
+				return false
+			}
+		}
+		return true
+	}
+	for _, d := range dir.Destinations() {
+		if !decidable(d.Who) {
+			return false
+		}
+	}
+	return !dir.Typed().Allow || decidable(dir.Typed().Who)
+}

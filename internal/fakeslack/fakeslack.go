@@ -68,6 +68,26 @@ type Options struct {
 	// connections in turn (round-robin); any other value picks at random,
 	// reproducibly for that seed.
 	Seed int64
+
+	// Throttle, when set, makes every Web API call wait and may refuse it
+	// with HTTP 429, as a slower, busier Slack would. Nil: calls are
+	// answered at loopback speed.
+	Throttle Throttle
+}
+
+// A Throttle stands between a Web API call and its answer, so that a load
+// test can make the fake answer like Slack on a busy day rather than like a
+// loopback server. Its methods are called concurrently, once per call
+// (response URLs and websockets are not throttled).
+type Throttle interface {
+	// Latency is how long call c waits before it is handled. The call is
+	// stamped (Call.Time) when the wait ends: that is when Slack takes it,
+	// and when a message is posted.
+	Latency(c Call) time.Duration
+	// Admit reports whether c, which carried a good token and has waited,
+	// is taken. When it is not, c is answered HTTP 429 ok:false
+	// "ratelimited" with Retry-After retryAfter seconds, and recorded so.
+	Admit(c Call) (retryAfter int, ok bool)
 }
 
 // Server is a fake Slack: the Web API under APIURL, Socket Mode websockets
@@ -84,7 +104,6 @@ type Server struct {
 	sm    socketState
 	ack   ackState
 	route router
-	floor floorState
 }
 
 // New starts a fake Slack on 127.0.0.1. Close it when done.

@@ -348,7 +348,7 @@ var errInvalidJSON = errors.New("invalid JSON body")
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
 	c, token, err := readCall(r, method)
-	if !s.floorWait(r, &c) {
+	if !s.throttle(r, &c) {
 		return
 	}
 	status, ans := http.StatusOK, object(nil)
@@ -360,9 +360,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case !s.tokenOK(method, token):
 		ans = slackError("invalid_auth")
 	default:
-		if retryAfter, ok := s.floorTake(c); !ok {
-			status, ans = rateLimited(w, retryAfter)
-			break
+		if t := s.opts.Throttle; t != nil {
+			if retryAfter, ok := t.Admit(c); !ok {
+				status, ans = rateLimited(w, retryAfter)
+				break
+			}
 		}
 		if f, ok := s.nextFailure(method); ok && f.Delay > 0 {
 			// Recorded as it arrives, so a test can wait for a hanging call.
@@ -393,6 +395,30 @@ func (s *Server) tokenOK(method, token string) bool {
 		want = s.opts.AppToken
 	}
 	return token != "" && (want == "" || token == want)
+}
+
+// throttle holds c for the Throttle's latency, and then stamps it: that is
+// when Slack takes it. It reports false when the client or the server went
+// away first.
+func (s *Server) throttle(r *http.Request, c *Call) bool {
+	if s.opts.Throttle == nil {
+		return true
+	}
+	d := s.opts.Throttle.Latency(*c)
+	if d <= 0 {
+		return true
+	}
+	if !s.delay(r, d) {
+		return false
+	}
+	c.Time = time.Now()
+	return true
+}
+
+// rateLimited answers a call the Throttle refused as Slack does.
+func rateLimited(w http.ResponseWriter, retryAfter int) (int, object) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	return http.StatusTooManyRequests, slackError("ratelimited")
 }
 
 // delay waits d; it reports false when the request or the server ended

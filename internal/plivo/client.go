@@ -13,10 +13,11 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/coldtransfer/coldtransfer/internal/retryafter"
 )
 
 // Config configures a Client. BaseURL, AuthID, AuthToken, PhloID and NodeID
@@ -352,7 +353,7 @@ func (c *Client) send(ctx context.Context, target string, body []byte) (Result, 
 	if resp.StatusCode == http.StatusTooManyRequests {
 		// Whoever answered 429, Plivo or a proxy, refused the request.
 		retry.ok = true
-		retry.after, retry.hasAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		retry.after, retry.hasAfter = retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return Result{}, retry, perr
 }
@@ -371,21 +372,6 @@ func mayRetryDial(err error) bool {
 		return false
 	}
 	return true
-}
-
-// parseRetryAfter reads a Retry-After header: whole seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // sleep waits for d or until ctx ends, and reports whether d passed.

@@ -127,35 +127,6 @@ func TestPostBoundsRetries(t *testing.T) {
 	})
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name   string
-		header string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"absent", "", 0, false},
-		{"zero", "0", 0, true},
-		{"seconds", "3", 3 * time.Second, true},
-		{"seconds with space", " 2 ", 2 * time.Second, true},
-		{"HTTP date ahead", "Sat, 01 Mar 2025 12:00:05 GMT", 5 * time.Second, true},
-		{"HTTP date passed", "Sat, 01 Mar 2025 11:59:00 GMT", 0, true},
-		{"negative", "-1", 0, false},
-		{"fraction", "1.5", 0, false},
-		{"garbage", "soon", 0, false},
-		{"huge", "99999999999999999999", 0, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := parseRetryAfter(tc.header, now)
-			if got != tc.want || ok != tc.wantOK {
-				t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.header, got, ok, tc.want, tc.wantOK)
-			}
-		})
-	}
-}
-
 func TestInterpretOddBodies(t *testing.T) {
 	tests := []struct {
 		name     string

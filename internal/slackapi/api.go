@@ -1,4 +1,8 @@
-package slackbot
+// Package slackapi is every request the bot makes to Slack's Web API: one
+// retrying HTTP client that honours Retry-After, takes turns per channel
+// while Slack rate-limits one (lanes.go), reads every answer within one
+// bound and counts every attempt; and the few methods the bot calls.
+package slackapi
 
 import (
 	"bytes"
@@ -10,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -18,10 +21,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coldtransfer/coldtransfer/internal/metrics"
+	"github.com/coldtransfer/coldtransfer/internal/retryafter"
 )
 
-// APIConfig is how the bot reaches Slack's Web API.
-type APIConfig struct {
+// Config is how the bot reaches Slack's Web API.
+type Config struct {
 	BotToken string // xoxb-…
 	AppToken string // xapp-…, for apps.connections.open
 	URL      string // Web API base URL, ending with "/"
@@ -46,8 +50,8 @@ type API struct {
 	token  string // bot token, for the calls made without slack-go (post.go)
 }
 
-// NewAPI returns a Web API client for cfg.
-func NewAPI(cfg APIConfig) *API {
+// New returns a Web API client for cfg.
+func New(cfg Config) *API {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		// The default transport keeps 2 idle connections per host: with
@@ -131,9 +135,9 @@ var rejectedTokenCodes = map[string]bool{
 	"missing_scope":          true,
 }
 
-// tokenRejected returns a *TokenRejectedError for variable when err is a
+// TokenRejected returns a *TokenRejectedError for variable when err is a
 // Slack error that no retry can fix, and nil otherwise.
-func tokenRejected(variable string, err error) error {
+func TokenRejected(variable string, err error) error {
 	if resp, ok := errors.AsType[slack.SlackErrorResponse](err); ok && rejectedTokenCodes[resp.Err] {
 		return &TokenRejectedError{Variable: variable, Code: resp.Err}
 	}
@@ -160,7 +164,7 @@ func (a *API) CheckAuth(ctx context.Context, log *zap.Logger) (Identity, error) 
 		if err == nil {
 			return Identity{UserID: resp.UserID, BotID: resp.BotID, Team: resp.Team, TeamID: resp.TeamID}, nil
 		}
-		if rejected := tokenRejected("SLACK_BOT_TOKEN", err); rejected != nil {
+		if rejected := TokenRejected("SLACK_BOT_TOKEN", err); rejected != nil {
 			return Identity{}, rejected
 		}
 		if ctx.Err() != nil {
@@ -185,10 +189,10 @@ func (a *API) CheckAuth(ctx context.Context, log *zap.Logger) (Identity, error) 
 	}
 }
 
-// respond posts an ephemeral message to a slash command's response_url. It
+// Respond posts an ephemeral message to a slash command's response_url. It
 // works in any conversation the command was typed in, even a private channel
 // the bot is not a member of.
-func (a *API) respond(ctx context.Context, responseURL, text string) error {
+func (a *API) Respond(ctx context.Context, responseURL, text string) error {
 	body, err := json.Marshal(struct {
 		ResponseType    string `json:"response_type"`
 		ReplaceOriginal bool   `json:"replace_original"`
@@ -349,11 +353,7 @@ func (d *retryingDoer) retryAfter(attempt int, resp *http.Response, err error) (
 	case err != nil:
 		return d.backoff(attempt), true
 	case resp.StatusCode == http.StatusTooManyRequests:
-		secs, perr := strconv.Atoi(resp.Header.Get("Retry-After"))
-		if perr != nil || secs < 1 {
-			secs = 1
-		}
-		return min(time.Duration(secs)*time.Second, d.maxRetryAfter), true
+		return min(retryafter.AtLeastASecond(resp.Header.Get("Retry-After"), time.Now()), d.maxRetryAfter), true
 	case resp.StatusCode >= 500:
 		return d.backoff(attempt), true
 	}
@@ -363,4 +363,29 @@ func (d *retryingDoer) retryAfter(attempt int, resp *http.Response, err error) (
 func (d *retryingDoer) backoff(attempt int) time.Duration {
 	wait := min(d.baseDelay<<(attempt-1), d.maxDelay)
 	return wait + rand.N(wait/2+1)
+}
+
+// ErrorCode returns Slack's error code (e.g. not_in_channel) when err
+// carries one, and "" otherwise.
+func ErrorCode(err error) string {
+	if resp, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		return resp.Err
+	}
+	return ""
+}
+
+// SocketModeError turns what a Socket Mode client's RunContext returned
+// into the bot's error: nil when it ended with its context, a
+// *TokenRejectedError when Slack refused the app-level token.
+func SocketModeError(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if rejected := TokenRejected("SLACK_APP_TOKEN", err); rejected != nil {
+		return rejected
+	}
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok && sc.Code == http.StatusNotFound {
+		return &TokenRejectedError{Variable: "SLACK_APP_TOKEN", Code: "HTTP 404 from apps.connections.open"}
+	}
+	return fmt.Errorf("socket mode: %w", err)
 }

@@ -1,13 +1,14 @@
-package slackbot
+package slackapi
 
 import (
 	"context"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coldtransfer/coldtransfer/internal/retryafter"
 )
 
 // Slack takes about one message per second per channel, with short bursts,
@@ -28,21 +29,21 @@ import (
 // an announcement that may come, unless it is overdue. A channel Slack has
 // not refused lately is not held at all: the fast path is one atomic load.
 
-// priority says how urgent a channel message is.
-type priority int
+// Priority says how urgent a channel message is.
+type Priority int
 
 const (
-	prioAnnounce priority = iota // on the transfer's critical path
-	prioReply                    // the outcome the supervisor waits for
-	prioMark                     // the ✅/❌ on the announcement
+	PriorityAnnounce Priority = iota // on the transfer's critical path
+	PriorityReply                    // the outcome the supervisor waits for
+	PriorityMark                     // the ✅/❌ on the announcement
 )
 
-// allowance is how long a message of each priority may be held back behind
+// allowance is how long a message of each Priority may be held back behind
 // more urgent ones that were asked for later.
 var allowance = [...]time.Duration{
-	prioAnnounce: 0,
-	prioReply:    time.Second,
-	prioMark:     20 * time.Second,
+	PriorityAnnounce: 0,
+	PriorityReply:    time.Second,
+	PriorityMark:     20 * time.Second,
 }
 
 const (
@@ -88,17 +89,17 @@ type lane struct {
 	gen         int         // which arming of timer is current
 }
 
-// laneKey carries a message's channel and priority in its request's
+// laneKey carries a message's channel and Priority in its request's
 // context, from the caller that knows them to the retrying doer.
 type laneKey struct{}
 
 type laneInfo struct {
 	channel string
-	prio    priority
+	prio    Priority
 }
 
-// inLane returns ctx marked as a message to channel of priority prio.
-func inLane(ctx context.Context, channel string, prio priority) context.Context {
+// inLane returns ctx marked as a message to channel of Priority prio.
+func inLane(ctx context.Context, channel string, prio Priority) context.Context {
 	return context.WithValue(ctx, laneKey{}, laneInfo{channel, prio})
 }
 
@@ -190,10 +191,7 @@ func (t *laneTurn) refused(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusTooManyRequests {
 		return false
 	}
-	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-	if err != nil || secs < 1 {
-		secs = 1
-	}
+	after := retryafter.AtLeastASecond(resp.Header.Get("Retry-After"), time.Now())
 	l := t.lanes
 	now := time.Now()
 	l.mu.Lock()
@@ -206,7 +204,7 @@ func (t *laneTurn) refused(resp *http.Response) bool {
 	}
 	ln.tokens, ln.at = 0, now
 	ln.lastLimited = now
-	if until := now.Add(time.Duration(secs) * time.Second); until.After(ln.next) {
+	if until := now.Add(after); until.After(ln.next) {
 		ln.next = until
 	}
 	l.dispatchLocked(t.info.channel, ln, now)
@@ -246,7 +244,7 @@ func (l *channelLanes) dispatchLocked(channel string, ln *lane, now time.Time) {
 	for len(ln.waiting) > 0 {
 		head := ln.waiting[0]
 		need := 1 - lead
-		if head.info.prio == prioMark && now.Before(head.deadline) && l.burst > 1 {
+		if head.info.prio == PriorityMark && now.Before(head.deadline) && l.burst > 1 {
 			need = 2 - lead // keep one for an announcement
 		}
 		if now.Before(ln.next) {

@@ -1,4 +1,4 @@
-package slackbot
+package slackapi
 
 import (
 	"context"
@@ -48,15 +48,15 @@ func TestLanesSendTheMostUrgentFirst(t *testing.T) {
 	defer cancel()
 
 	refusedAt := time.Now()
-	if !l.turn(inLane(ctx, "CBUSY", prioReply)).refused(tooMany("1")) {
+	if !l.turn(inLane(ctx, "CBUSY", PriorityReply)).refused(tooMany("1")) {
 		t.Fatal("a 429 in a channel was not taken as refused")
 	}
 	type grant struct {
-		prio priority
+		prio Priority
 		at   time.Time
 	}
 	grants := make(chan grant, 3)
-	for i, prio := range []priority{prioMark, prioReply, prioAnnounce} {
+	for i, prio := range []Priority{PriorityMark, PriorityReply, PriorityAnnounce} {
 		go func() {
 			if err := l.turn(inLane(ctx, "CBUSY", prio)).wait(ctx); err != nil {
 				t.Errorf("wait: %v", err)
@@ -67,10 +67,10 @@ func TestLanesSendTheMostUrgentFirst(t *testing.T) {
 	}
 
 	var prev time.Time
-	for _, want := range []priority{prioAnnounce, prioReply, prioMark} {
+	for _, want := range []Priority{PriorityAnnounce, PriorityReply, PriorityMark} {
 		g := <-grants
 		if g.prio != want {
-			t.Errorf("priority %d went next, want %d: announcements, then replies, then marks", g.prio, want)
+			t.Errorf("Priority %d went next, want %d: announcements, then replies, then marks", g.prio, want)
 		}
 		if g.at.Sub(refusedAt) < time.Second {
 			t.Errorf("a message went %v after the 429, before its Retry-After of 1s", g.at.Sub(refusedAt))
@@ -87,17 +87,17 @@ func TestLanesSendTheMostUrgentFirst(t *testing.T) {
 func TestLanesKeepAMarkFromStarving(t *testing.T) {
 	l := newChannelLanes(time.Millisecond, time.Minute, 1)
 	ctx := context.Background()
-	mark := l.turn(inLane(ctx, "C1", prioMark))
+	mark := l.turn(inLane(ctx, "C1", PriorityMark))
 	mark.deadline = time.Now().Add(-time.Second) // asked for long ago
-	ann := l.turn(inLane(ctx, "C1", prioAnnounce))
-	l.turn(inLane(ctx, "C1", prioReply)).refused(tooMany("1"))
+	ann := l.turn(inLane(ctx, "C1", PriorityAnnounce))
+	l.turn(inLane(ctx, "C1", PriorityReply)).refused(tooMany("1"))
 
-	order := make(chan priority, 2)
-	go func() { _ = mark.wait(ctx); order <- prioMark }()
+	order := make(chan Priority, 2)
+	go func() { _ = mark.wait(ctx); order <- PriorityMark }()
 	pollUntil(t, "the mark to queue", func() bool { return l.waiting("C1") == 1 })
-	go func() { _ = ann.wait(ctx); order <- prioAnnounce }()
+	go func() { _ = ann.wait(ctx); order <- PriorityAnnounce }()
 	pollUntil(t, "the announcement to queue", func() bool { return l.waiting("C1") == 2 })
-	if first := <-order; first != prioMark {
+	if first := <-order; first != PriorityMark {
 		t.Errorf("the announcement went before a mark that had waited past its allowance")
 	}
 	<-order
@@ -105,20 +105,20 @@ func TestLanesKeepAMarkFromStarving(t *testing.T) {
 
 func TestLanesHoldOnlyTheRefusedChannel(t *testing.T) {
 	l := newChannelLanes(time.Second, time.Minute, 1)
-	l.turn(inLane(context.Background(), "CBUSY", prioReply)).refused(tooMany("30"))
+	l.turn(inLane(context.Background(), "CBUSY", PriorityReply)).refused(tooMany("30"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := l.turn(inLane(ctx, "CQUIET", prioMark)).wait(ctx); err != nil {
+	if err := l.turn(inLane(ctx, "CQUIET", PriorityMark)).wait(ctx); err != nil {
 		t.Errorf("a message in another channel waited (%v): only the refused channel is held", err)
 	}
 }
 
 func TestLaneWaitEndsWithItsContext(t *testing.T) {
 	l := newChannelLanes(time.Second, time.Minute, 1)
-	l.turn(inLane(context.Background(), "C1", prioReply)).refused(tooMany("30"))
+	l.turn(inLane(context.Background(), "C1", PriorityReply)).refused(tooMany("30"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- l.turn(inLane(ctx, "C1", prioAnnounce)).wait(ctx) }()
+	go func() { done <- l.turn(inLane(ctx, "C1", PriorityAnnounce)).wait(ctx) }()
 	pollUntil(t, "the waiter to queue", func() bool { return l.waiting("C1") == 1 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -131,7 +131,7 @@ func TestLaneWaitEndsWithItsContext(t *testing.T) {
 
 func TestLaneIsLetGoOnceQuiet(t *testing.T) {
 	l := newChannelLanes(time.Millisecond, time.Millisecond, 1)
-	l.turn(inLane(context.Background(), "C1", prioReply)).refused(tooMany("1"))
+	l.turn(inLane(context.Background(), "C1", PriorityReply)).refused(tooMany("1"))
 	if l.held.Load() != 1 {
 		t.Fatal("a refused channel is not held")
 	}
@@ -144,7 +144,7 @@ func TestNoLaneWithoutAChannel(t *testing.T) {
 		t.Error("a request with no channel in its context got a lane turn")
 	}
 	var none *channelLanes
-	if none.turn(inLane(context.Background(), "C1", prioMark)) != nil {
+	if none.turn(inLane(context.Background(), "C1", PriorityMark)) != nil {
 		t.Error("a doer without lanes handed out a lane turn")
 	}
 	var turn *laneTurn
@@ -175,7 +175,7 @@ func TestDoerRetriesARefusedChannelMessageInItsLane(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if tc.channel {
-				ctx = inLane(ctx, "C1", prioAnnounce)
+				ctx = inLane(ctx, "C1", PriorityAnnounce)
 			}
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader("channel=C1&text=hi"))
 			resp, err := d.Do(req)
@@ -204,7 +204,7 @@ func TestDoerGivesUpWhenTheChannelsTurnIsPastTheDeadline(t *testing.T) {
 	defer srv.Close()
 	d := &retryingDoer{client: srv.Client(), maxAttempts: 5, baseDelay: time.Millisecond, maxDelay: time.Millisecond,
 		maxRetryAfter: 30 * time.Second, lanes: newChannelLanes(time.Millisecond, time.Minute, 1)}
-	ctx, cancel := context.WithTimeout(inLane(context.Background(), "C1", prioAnnounce), 2*time.Second)
+	ctx, cancel := context.WithTimeout(inLane(context.Background(), "C1", PriorityAnnounce), 2*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader("x"))
 	resp, err := d.Do(req)
@@ -227,7 +227,7 @@ func TestLaneBucket(t *testing.T) {
 	ln := &lane{tokens: 0, at: t0, next: t0.Add(time.Second)} // just refused, Retry-After 1
 	l.lanes["C1"] = ln
 	l.held.Add(1)
-	queue := func(prio priority, asked time.Time) *laneTurn {
+	queue := func(prio Priority, asked time.Time) *laneTurn {
 		turn := &laneTurn{lanes: l, info: laneInfo{"C1", prio}, deadline: asked.Add(allowance[prio])}
 		ln.insert(turn)
 		return turn
@@ -248,7 +248,7 @@ func TestLaneBucket(t *testing.T) {
 		}
 	}()
 
-	mark := queue(prioMark, t0)
+	mark := queue(PriorityMark, t0)
 	l.dispatchLocked("C1", ln, t0.Add(500*time.Millisecond))
 	if granted(mark) {
 		t.Fatal("a message went before Retry-After")
@@ -257,7 +257,7 @@ func TestLaneBucket(t *testing.T) {
 	if granted(mark) {
 		t.Error("a mark took the last message of the burst; it must leave one for an announcement")
 	}
-	ann := queue(prioAnnounce, t0.Add(1500*time.Millisecond))
+	ann := queue(PriorityAnnounce, t0.Add(1500*time.Millisecond))
 	l.dispatchLocked("C1", ln, t0.Add(1500*time.Millisecond))
 	if !granted(ann) || granted(mark) {
 		t.Errorf("announcement granted %v, mark granted %v; want the announcement at once, the mark still waiting", granted(ann), granted(mark))
@@ -266,7 +266,7 @@ func TestLaneBucket(t *testing.T) {
 	if !granted(mark) {
 		t.Error("the mark still waits with the whole burst free")
 	}
-	r1, r2, r3 := queue(prioReply, t0.Add(5*time.Second)), queue(prioReply, t0.Add(5*time.Second)), queue(prioReply, t0.Add(5*time.Second))
+	r1, r2, r3 := queue(PriorityReply, t0.Add(5*time.Second)), queue(PriorityReply, t0.Add(5*time.Second)), queue(PriorityReply, t0.Add(5*time.Second))
 	ln.timer.Stop() // as if it had fired: the clock here is the test's
 	ln.timer = nil
 	l.dispatchLocked("C1", ln, t0.Add(5*time.Second)) // a full burst of 2
@@ -276,7 +276,7 @@ func TestLaneBucket(t *testing.T) {
 	if want := t0.Add(6 * time.Second); !ln.timerAt.Equal(want) {
 		t.Errorf("next turn armed for %v after t0, want 6s: one message per pace", ln.timerAt.Sub(t0))
 	}
-	late := queue(prioMark, t0.Add(-20*time.Second)) // overdue: needs one token only
+	late := queue(PriorityMark, t0.Add(-20*time.Second)) // overdue: needs one token only
 	l.dispatchLocked("C1", ln, t0.Add(6*time.Second))
 	if !granted(late) || granted(r3) {
 		t.Errorf("overdue mark granted %v, reply granted %v; want the overdue mark first", granted(late), granted(r3))
@@ -296,7 +296,7 @@ func TestLaneLeadsByHalfARoundTrip(t *testing.T) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	defer func() { ln.timer.Stop() }()
-	early := &laneTurn{lanes: l, info: laneInfo{"C1", prioReply}, deadline: t0}
+	early := &laneTurn{lanes: l, info: laneInfo{"C1", PriorityReply}, deadline: t0}
 	ln.insert(early)
 	l.dispatchLocked("C1", ln, t0.Add(700*time.Millisecond)) // 0.7 tokens
 	select {

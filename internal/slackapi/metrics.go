@@ -1,4 +1,4 @@
-package slackbot
+package slackapi
 
 import (
 	"bytes"
@@ -14,13 +14,6 @@ import (
 	"strings"
 )
 
-// setReady records whether the Socket Mode connection is up, for /readyz
-// and the coldtransfer_socket_connected gauge.
-func (b *Bot) setReady(up bool) {
-	b.ready.Store(up)
-	b.metrics.SocketConnected(up)
-}
-
 // parseAPIURL parses the Web API base URL; nil when it does not parse, and
 // then every request is counted as a response_url post.
 func parseAPIURL(raw string) *url.URL {
@@ -31,7 +24,7 @@ func parseAPIURL(raw string) *url.URL {
 	return u
 }
 
-// count records one attempt of a request to Slack (SPEC §15). Every attempt
+// countAs records one attempt of a request to Slack. Every attempt
 // counts, retries included: Slack's rate limits count attempts, and a 429 or
 // 5xx that a retry papered over is what an operator wants to see coming.
 func (d *retryingDoer) countAs(method string, resp *http.Response, err error) {

@@ -1,4 +1,4 @@
-package slackbot
+package slackapi
 
 import (
 	"bytes"
@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/coldtransfer/coldtransfer/internal/retryafter"
 )
 
 // The channel messages of a transfer (the announcement, the thread reply,
@@ -21,8 +23,8 @@ import (
 // ts are read. Errors are slack-go's own types, so that callers and
 // messages.go tell them apart as before.
 
-// chatMessage is the body of chat.postMessage and chat.update.
-type chatMessage struct {
+// Message is the body of chat.postMessage and chat.update.
+type Message struct {
 	Channel  string        `json:"channel"`
 	TS       string        `json:"ts,omitempty"`        // chat.update: the message to replace
 	ThreadTS string        `json:"thread_ts,omitempty"` // chat.postMessage: reply in this thread
@@ -38,22 +40,23 @@ type chatAnswer struct {
 	Metadata slack.ResponseMetadata `json:"response_metadata"`
 }
 
-// postMessage posts msg with chat.postMessage and returns its ts. prio
+// PostMessage posts msg with chat.postMessage and returns its ts. prio
 // orders it among the channel's messages while Slack limits the channel
-// (lanes.go).
-func (a *API) postMessage(ctx context.Context, prio priority, msg chatMessage) (string, error) {
+// (lanes.go). A message that may have reached Slack is never sent again:
+// its error is then a *MaybeSentError.
+func (a *API) PostMessage(ctx context.Context, prio Priority, msg Message) (string, error) {
 	ans, err := a.chat(inLane(ctx, msg.Channel, prio), "chat.postMessage", msg)
 	return ans.TS, err
 }
 
-// updateMessage replaces the message msg.TS with chat.update, as a mark:
+// UpdateMessage replaces the message msg.TS with chat.update, as a mark:
 // the least urgent of a channel's messages.
-func (a *API) updateMessage(ctx context.Context, msg chatMessage) error {
-	_, err := a.chat(inLane(ctx, msg.Channel, prioMark), "chat.update", msg)
+func (a *API) UpdateMessage(ctx context.Context, msg Message) error {
+	_, err := a.chat(inLane(ctx, msg.Channel, PriorityMark), "chat.update", msg)
 	return err
 }
 
-func (a *API) chat(ctx context.Context, method string, msg chatMessage) (chatAnswer, error) {
+func (a *API) chat(ctx context.Context, method string, msg Message) (chatAnswer, error) {
 	var buf bytes.Buffer
 	buf.Grow(1 << 10) // a message's JSON, at once rather than in doublings from 64 bytes
 	enc := json.NewEncoder(&buf)
@@ -75,11 +78,7 @@ func (a *API) chat(ctx context.Context, method string, msg chatMessage) (chatAns
 	defer resp.Body.Close()
 	// What slack-go's checkStatusCode returns, for the same answers.
 	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
-		secs, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64)
-		if err != nil {
-			return chatAnswer{}, fmt.Errorf("%s: Retry-After: %w", method, err)
-		}
-		return chatAnswer{}, &slack.RateLimitedError{RetryAfter: time.Duration(secs) * time.Second}
+		return chatAnswer{}, &slack.RateLimitedError{RetryAfter: retryafter.AtLeastASecond(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	if resp.StatusCode != http.StatusOK {
 		return chatAnswer{}, slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
@@ -96,4 +95,35 @@ func (a *API) chat(ctx context.Context, method string, msg chatMessage) (chatAns
 		return ans, slack.SlackErrorResponse{Err: ans.Error, ResponseMetadata: ans.Metadata}
 	}
 	return ans, nil
+}
+
+// PostEphemeral posts text to user in channel, seen by them only
+// (chat.postEphemeral).
+func (a *API) PostEphemeral(ctx context.Context, channel, user, text string) error {
+	if _, err := a.client.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false)); err != nil {
+		return fmt.Errorf("chat.postEphemeral: %w", err)
+	}
+	return nil
+}
+
+// OpenView opens view with the trigger id of the interaction that asked
+// for it (views.open). The trigger id lives 3 s and opens one view.
+func (a *API) OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	if _, err := a.client.OpenViewContext(ctx, triggerID, view); err != nil {
+		return fmt.Errorf("views.open: %w", err)
+	}
+	return nil
+}
+
+// ChannelHeld reports whether Slack has refused a message in channel
+// lately, so that the channel's messages take turns (lanes.go).
+func (a *API) ChannelHeld(channel string) bool { return a.http.lanes.isHeld(channel) }
+
+// URL is the Web API base URL, ending with "/".
+func (a *API) URL() string { return a.url }
+
+// SocketMode returns a Socket Mode client on this API's app-level token
+// and HTTP client, for the bot's event loop.
+func (a *API) SocketMode(opts ...socketmode.Option) *socketmode.Client {
+	return socketmode.New(a.client, opts...)
 }

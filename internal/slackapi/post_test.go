@@ -1,4 +1,4 @@
-package slackbot
+package slackapi
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // slack-go error type messages.go and the callers tell apart.
 func TestChatMessages(t *testing.T) {
 	const token = "xoxb-1-post"
-	blocks := []slack.Block{slack.NewContextBlock("", mrkdwn("status <@U1> & co"))}
+	blocks := []slack.Block{slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "status <@U1> & co", false, false))}
 	tests := []struct {
 		name  string
 		fail  *fakeslack.Failure
@@ -31,7 +31,7 @@ func TestChatMessages(t *testing.T) {
 			}
 		}},
 		{name: "ok:false", fail: &fakeslack.Failure{Error: "is_archived"}, check: func(t *testing.T, err error) {
-			if code := slackErrorCode(err); code != "is_archived" {
+			if code := ErrorCode(err); code != "is_archived" {
 				t.Errorf("err = %v, want slack.SlackErrorResponse is_archived (the supervisor is told the channel is archived)", err)
 			}
 		}},
@@ -52,13 +52,13 @@ func TestChatMessages(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fs := fakeslack.New(fakeslack.Options{BotToken: token})
 			defer fs.Close()
-			api := NewAPI(APIConfig{BotToken: token, AppToken: "xapp-1", URL: fs.APIURL(), RetryBaseDelay: time.Millisecond})
+			api := New(Config{BotToken: token, AppToken: "xapp-1", URL: fs.APIURL(), RetryBaseDelay: time.Millisecond})
 			if tt.fail != nil {
 				fs.Fail("chat.postMessage", *tt.fail)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			ts, err := api.postMessage(ctx, prioReply, chatMessage{Channel: "C1", ThreadTS: "1.2", Text: "hi <@U1> & co", Blocks: blocks})
+			ts, err := api.PostMessage(ctx, PriorityReply, Message{Channel: "C1", ThreadTS: "1.2", Text: "hi <@U1> & co", Blocks: blocks})
 			tt.check(t, err)
 			if err == nil && ts == "" {
 				t.Error("no ts returned for a posted message: the thread reply would have no parent")
@@ -95,20 +95,20 @@ func TestChatMessages(t *testing.T) {
 func TestChatUpdate(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{BotToken: "xoxb-1"})
 	defer fs.Close()
-	api := NewAPI(APIConfig{BotToken: "xoxb-1", AppToken: "xapp-1", URL: fs.APIURL()})
+	api := New(Config{BotToken: "xoxb-1", AppToken: "xapp-1", URL: fs.APIURL()})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ts, err := api.postMessage(ctx, prioReply, chatMessage{Channel: "C1", Text: "first"})
+	ts, err := api.PostMessage(ctx, PriorityReply, Message{Channel: "C1", Text: "first"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := api.updateMessage(ctx, chatMessage{Channel: "C1", TS: ts, Text: "second"}); err != nil {
+	if err := api.UpdateMessage(ctx, Message{Channel: "C1", TS: ts, Text: "second"}); err != nil {
 		t.Fatalf("update of a posted message: %v", err)
 	}
 	if c := fs.Calls("chat.update")[0]; c.Arg("ts") != ts || c.Arg("text") != "second" {
 		t.Errorf("chat.update got ts %q text %q, want %q and \"second\"", c.Arg("ts"), c.Arg("text"), ts)
 	}
-	if err := api.updateMessage(ctx, chatMessage{Channel: "C1", TS: "9.9", Text: "x"}); slackErrorCode(err) != "message_not_found" {
+	if err := api.UpdateMessage(ctx, Message{Channel: "C1", TS: "9.9", Text: "x"}); ErrorCode(err) != "message_not_found" {
 		t.Errorf("update of an unknown message: err = %v, want message_not_found", err)
 	}
 }

@@ -7,9 +7,6 @@ package slackbot
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,19 +19,39 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
+	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
-// Authorizer decides whether a user may transfer calls in a channel, and
-// where to (the floor directory's destination policy, SPEC §13.1). Given a
-// context that has already ended, it must answer at once from what it
-// knows without asking Slack, as *authz.Authorizer does (a group it cannot
-// look up then counts as not having the user): the bot does that in acks.
+// Authorizer answers every "may they?" question of a request:
+// *authz.Authorizer. Each method may ask Slack for a group's members;
+// CacheOnly is the same questions answered from what is known, for the
+// paths that must not wait (an ack, a form's 3 s).
 type Authorizer interface {
+	policy
 	Decide(ctx context.Context, userID, channelID string) authz.Decision
-	MayUseDestination(ctx context.Context, userID string, d directory.Destination) authz.Decision
+	MayTransferTo(ctx context.Context, userID string, dir *directory.Directory, name string, to plivo.Endpoint) (authz.Decision, bool)
+	CacheOnly() *authz.Authorizer
+}
+
+// policy is what the bot asks to show a requester what they may use.
+type policy interface {
+	UsableDestinations(ctx context.Context, userID string, dir *directory.Directory) ([]directory.Destination, []int)
 	MayType(ctx context.Context, userID string, t directory.Typed) authz.Decision
-	MayTypeDestination(ctx context.Context, userID string, to plivo.Endpoint, t directory.Typed) authz.Decision
+	MayUseDestination(ctx context.Context, userID string, d directory.Destination) authz.Decision
+}
+
+// SlackAPI is what the bot asks of Slack's Web API: *slackapi.API.
+type SlackAPI interface {
+	CheckAuth(ctx context.Context, log *zap.Logger) (slackapi.Identity, error)
+	SocketMode(opts ...socketmode.Option) *socketmode.Client
+	PostMessage(ctx context.Context, prio slackapi.Priority, msg slackapi.Message) (ts string, err error)
+	UpdateMessage(ctx context.Context, msg slackapi.Message) error
+	PostEphemeral(ctx context.Context, channel, user, text string) error
+	Respond(ctx context.Context, responseURL, text string) error
+	OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error
+	ChannelHeld(channel string) bool
+	URL() string
 }
 
 // Transferer cold-transfers a live call.
@@ -86,7 +103,7 @@ type Config struct {
 // Bot answers /transfer over Socket Mode.
 type Bot struct {
 	cfg        Config
-	api        *API
+	api        SlackAPI
 	sm         *socketmode.Client
 	authorizer Authorizer
 	transferer Transferer
@@ -115,7 +132,7 @@ type Bot struct {
 }
 
 // New returns a bot that talks to Slack through api.
-func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log *zap.Logger) *Bot {
+func New(cfg Config, api SlackAPI, authorizer Authorizer, transferer Transferer, log *zap.Logger) *Bot {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 256
 	}
@@ -145,7 +162,7 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 	return &Bot{
 		cfg:        cfg,
 		api:        api,
-		sm:         socketmode.New(api.client, opts...),
+		sm:         api.SocketMode(opts...),
 		authorizer: authorizer,
 		transferer: transferer,
 		log:        log,
@@ -160,9 +177,9 @@ func New(cfg Config, api *API, authorizer Authorizer, transferer Transferer, log
 	}
 }
 
-// CheckAuth checks the bot token with auth.test (see API.CheckAuth) and
-// learns the bot's own user id. Call it before Run.
-func (b *Bot) CheckAuth(ctx context.Context) (Identity, error) {
+// CheckAuth checks the bot token with auth.test (see slackapi's
+// API.CheckAuth) and learns the bot's own user id. Call it before Run.
+func (b *Bot) CheckAuth(ctx context.Context) (slackapi.Identity, error) {
 	id, err := b.api.CheckAuth(ctx, b.log)
 	b.botUserID = id.UserID
 	return id, err
@@ -174,7 +191,7 @@ func (b *Bot) Ready() bool { return b.ready.Load() }
 // Run connects to Slack and serves requests until ctx ends, then stops
 // taking new work, lets in-flight transfers finish and post their replies
 // (up to the shutdown grace), and returns nil. It returns early with a
-// *TokenRejectedError when Slack refuses the app-level token.
+// *slackapi.TokenRejectedError when Slack refuses the app-level token.
 func (b *Bot) Run(ctx context.Context) error {
 	conn, disconnect := context.WithCancel(ctx)
 	defer disconnect()
@@ -189,7 +206,7 @@ loop:
 			break loop
 		case err := <-runErr:
 			runErr = nil
-			fatal = socketModeError(err)
+			fatal = slackapi.SocketModeError(err)
 			break loop
 		case evt := <-b.sm.Events:
 			if fatal = b.handle(evt); fatal != nil {
@@ -228,20 +245,6 @@ func (b *Bot) drain() {
 	<-done
 }
 
-// socketModeError turns what RunContext returned into Run's error.
-func socketModeError(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return nil
-	}
-	if rejected := tokenRejected("SLACK_APP_TOKEN", err); rejected != nil {
-		return rejected
-	}
-	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok && sc.Code == http.StatusNotFound {
-		return &TokenRejectedError{Variable: "SLACK_APP_TOKEN", Code: "HTTP 404 from apps.connections.open"}
-	}
-	return fmt.Errorf("socket mode: %w", err)
-}
-
 // handle routes one Socket Mode event. It runs on the event loop, so it
 // must never wait on the network: requests are acked here and worked on in
 // their own goroutines.
@@ -258,10 +261,10 @@ func (b *Bot) handle(evt socketmode.Event) error {
 		b.setReady(false)
 		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			// slack-go retries these forever; a refused token never heals.
-			if rejected := tokenRejected("SLACK_APP_TOKEN", ce.ErrorObj); rejected != nil {
+			if rejected := slackapi.TokenRejected("SLACK_APP_TOKEN", ce.ErrorObj); rejected != nil {
 				return rejected
 			}
-			fields := []zap.Field{zap.String("url", b.api.url+"apps.connections.open"), zap.Int("attempt", ce.Attempt),
+			fields := []zap.Field{zap.String("url", b.api.URL()+"apps.connections.open"), zap.Int("attempt", ce.Attempt),
 				zap.Error(ce.ErrorObj), zap.String("retry_in", ce.Backoff.Round(time.Millisecond).String())}
 			// The third failure in a row says what to check. slack-go counts
 			// attempts afresh after each connection: once per outage.
@@ -346,12 +349,19 @@ func (b *Bot) ack(req *socketmode.Request, payload any) {
 // for the floor's other channels.
 const heldChannelShare = 8
 
+// setReady records whether the Socket Mode connection is up, for /readyz
+// and the coldtransfer_socket_connected gauge.
+func (b *Bot) setReady(up bool) {
+	b.ready.Store(up)
+	b.metrics.SocketConnected(up)
+}
+
 // tryStart takes a slot for a new request, or says why none is free: the
 // bot is full (busyText), or the request would post in channel, which
 // Slack is holding back and which has its share of slots already
 // (channelBusyText). channel is "" for a request that posts in no channel.
 func (b *Bot) tryStart(channel string) (ok bool, busy string) {
-	if channel != "" && b.api.http.lanes.isHeld(channel) {
+	if channel != "" && b.api.ChannelHeld(channel) {
 		b.chMu.Lock()
 		n := b.perChannel[channel]
 		b.chMu.Unlock()

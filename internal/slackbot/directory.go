@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -153,48 +152,6 @@ func codeText(s string) string {
 	return "`" + s + "`"
 }
 
-// ended is a context that has already ended: the Authorizer then answers
-// from what it knows, without asking Slack. It is for acks, which must not
-// wait on the network.
-var ended = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
-
-// usableDestinations returns the destinations of dir that userID may send
-// calls to, in file order, with their indexes in dir.Destinations().
-func (b *Bot) usableDestinations(ctx context.Context, userID string, dir *directory.Directory) ([]directory.Destination, []int) {
-	var usable []directory.Destination
-	var idx []int
-	for i, d := range dir.Destinations() {
-		if len(d.Who) == 0 || b.authorizer.MayUseDestination(ctx, userID, d).Allowed {
-			usable = append(usable, d)
-			idx = append(idx, i)
-		}
-	}
-	return usable, idx
-}
-
-// checkDestination applies the directory's destination policy to j's
-// transfer: a named destination's who; for a typed endpoint, the typed
-// policy and the who of every destination at the same address, however it
-// was spelled, so that typing a name's address does not get round its who.
-// Without a directory there is nothing to check, and ok is false.
-func (b *Bot) checkDestination(j *job) (d authz.Decision, ok bool) {
-	if j.dir == nil {
-		return authz.Decision{}, false
-	}
-	ctx, cancel := b.slackCtx()
-	defer cancel()
-	t := j.transfer
-	if t.destination != "" {
-		dest, _ := j.dir.Destination(t.destination)
-		return b.authorizer.MayUseDestination(ctx, j.userID, dest), true
-	}
-	return authz.MayTypeDestinationIn(ctx, b.authorizer, j.userID, t.to, j.dir), true
-}
-
 // destinationRefusalText tells the requester why the destination was
 // refused and what they may do instead.
 func (b *Bot) destinationRefusalText(j *job, d authz.Decision) string {
@@ -204,7 +161,7 @@ func (b *Bot) destinationRefusalText(j *job, d authz.Decision) string {
 	why := destinationRefusalReason(j.transfer, d, j.dir)
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	usable, _ := b.usableDestinations(ctx, j.userID, j.dir)
+	usable, _ := b.authorizer.UsableDestinations(ctx, j.userID, j.dir)
 	if len(usable) == 0 {
 		return why + " There is no destination in the floor directory you may use: ask the bot's operator."
 	}
@@ -273,7 +230,8 @@ func lookupFailed(d authz.Decision) bool {
 // Slack: the requester is allowed or refused by id or channel, and every
 // who list that concerns them is decided by ids alone.
 func (b *Bot) listNow(j *job) (string, bool) {
-	d := b.authorizer.Decide(ended, j.userID, j.channelID)
+	cached := b.authorizer.CacheOnly()
+	d := cached.Decide(context.Background(), j.userID, j.channelID)
 	switch {
 	case d.Allowed:
 	case d.Denial == authz.DeniedChannel || d.Denial == authz.DeniedUser:
@@ -281,10 +239,10 @@ func (b *Bot) listNow(j *job) (string, bool) {
 	default:
 		return "", false // a group must be looked up
 	}
-	if j.dir != nil && !decidableByID(j.dir, j.userID) {
+	if j.dir != nil && !authz.DecidableByID(j.dir, j.userID) {
 		return "", false
 	}
-	return b.listFor(ended, j), true
+	return listFor(context.Background(), cached, j), true
 }
 
 // list answers /transfer list after the ack, when groups must be looked up.
@@ -295,30 +253,7 @@ func (b *Bot) list(j *job) {
 		b.tell(j, refusalText(d))
 		return
 	}
-	b.tell(j, b.listFor(ctx, j))
-}
-
-// decidableByID reports whether every who list of dir can be decided for
-// userID without looking up a group: it is empty, names the user, or names
-// no group.
-func decidableByID(dir *directory.Directory, userID string) bool {
-	decidable := func(who []string) bool {
-		if len(who) == 0 || slices.Contains(who, userID) {
-			return true
-		}
-		for _, id := range who {
-			if strings.HasPrefix(id, "S") {
-				return false
-			}
-		}
-		return true
-	}
-	for _, d := range dir.Destinations() {
-		if !decidable(d.Who) {
-			return false
-		}
-	}
-	return !dir.Typed().Allow || decidable(dir.Typed().Who)
+	b.tell(j, listFor(ctx, b.authorizer, j))
 }
 
 // Limits of the /transfer list answer: it must fit in an ack (under
@@ -328,13 +263,14 @@ const (
 	maxListBytes = 12_000
 )
 
-// listFor is the answer to /transfer list for an allowed requester.
-func (b *Bot) listFor(ctx context.Context, j *job) string {
+// listFor is the answer to /transfer list for an allowed requester, by
+// what p says they may use.
+func listFor(ctx context.Context, p policy, j *job) string {
 	if j.dir == nil {
 		return "There is no floor directory: give a number or SIP address, e.g. `/transfer +1 415 222 5555 from +1 415 222 3333`."
 	}
-	usable, _ := b.usableDestinations(ctx, j.userID, j.dir)
-	mayType := b.authorizer.MayType(ctx, j.userID, j.dir.Typed()).Allowed
+	usable, _ := p.UsableDestinations(ctx, j.userID, j.dir)
+	mayType := p.MayType(ctx, j.userID, j.dir.Typed()).Allowed
 	var sb strings.Builder
 	if len(usable) == 0 {
 		sb.WriteString("*There is no destination in the floor directory you may send calls to.*\n")

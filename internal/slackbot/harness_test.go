@@ -22,6 +22,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
+	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
 	"github.com/coldtransfer/coldtransfer/internal/store"
 )
@@ -126,7 +127,7 @@ func start(t *testing.T, opts options) *harness {
 	if opts.httpTimeout > 0 {
 		hc = &http.Client{Timeout: opts.httpTimeout}
 	}
-	api := slackbot.NewAPI(slackbot.APIConfig{
+	api := slackapi.New(slackapi.Config{
 		BotToken: botToken, AppToken: appToken, URL: fs.APIURL(),
 		RetryBaseDelay: 10 * time.Millisecond,
 		Metrics:        opts.metrics,

@@ -12,6 +12,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
+	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
@@ -101,11 +102,11 @@ func announceFailedText(err error, botUserID, channelID string) string {
 	if botUserID != "" {
 		bot = fmt.Sprintf("<@%s>", botUserID)
 	}
-	if _, ok := errors.AsType[*MaybeSentError](err); ok {
+	if _, ok := errors.AsType[*slackapi.MaybeSentError](err); ok {
 		return ":warning: Slack did not confirm that it posted the announcement of this transfer, so nothing was transferred. " +
 			"If that announcement shows up in the channel with :hourglass_flowing_sand: Asking Plivo…, it was not acted on: Plivo was never asked. Try again in a moment."
 	}
-	switch c := slackErrorCode(err); {
+	switch c := slackapi.ErrorCode(err); {
 	case c == "channel_not_found" && strings.HasPrefix(channelID, "D"):
 		// Slack lets no one invite an app into a direct message between
 		// two people.
@@ -129,19 +130,10 @@ func modalFailedText(err error) string {
 	return fmt.Sprintf(":warning: I could not open the transfer form (%s). Type `/transfer` again, or use `/transfer <to> from <agent on the call>`.", esc(describeSlackError(err)))
 }
 
-// slackErrorCode returns Slack's error code (e.g. not_in_channel) when err
-// carries one.
-func slackErrorCode(err error) string {
-	if resp, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
-		return resp.Err
-	}
-	return ""
-}
-
 // describeSlackError says in a few words what went wrong talking to Slack,
 // without a Go error dump.
 func describeSlackError(err error) string {
-	if c := slackErrorCode(err); c != "" {
+	if c := slackapi.ErrorCode(err); c != "" {
 		return "Slack said " + c
 	}
 	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
@@ -271,7 +263,7 @@ func errorSentence(err error) string {
 }
 
 func replyLostText(o outcome, err error) string {
-	if _, ok := errors.AsType[*MaybeSentError](err); ok {
+	if _, ok := errors.AsType[*slackapi.MaybeSentError](err); ok {
 		return "Slack did not confirm that it posted the result in the channel thread. " + o.replyText()
 	}
 	return "I could not post the result in the channel thread. " + o.replyText()

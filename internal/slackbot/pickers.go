@@ -58,7 +58,7 @@ func (b *Bot) modalFor(ctx context.Context, j *job) (slack.ModalViewRequest, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, formTimeout)
 	defer cancel()
-	usable, idx := b.usableDestinations(ctx, j.userID, j.dir)
+	usable, idx := b.authorizer.UsableDestinations(ctx, j.userID, j.dir)
 	mayType := b.authorizer.MayType(ctx, j.userID, j.dir.Typed()).Allowed
 	if len(usable) == 0 && !mayType {
 		return slack.ModalViewRequest{}, errNoDestinations
@@ -217,8 +217,9 @@ func (b *Bot) usableFilter(dir *directory.Directory, origin modalOrigin, userID 
 			return func(i int, _ directory.Destination) bool { return bits[i/8]&(1<<(i%8)) != 0 }
 		}
 	}
+	cached := b.authorizer.CacheOnly()
 	return func(_ int, d directory.Destination) bool {
-		return len(d.Who) == 0 || b.authorizer.MayUseDestination(ended, userID, d).Allowed
+		return len(d.Who) == 0 || cached.MayUseDestination(context.Background(), userID, d).Allowed
 	}
 }
 

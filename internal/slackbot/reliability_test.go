@@ -17,6 +17,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
+	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 	"github.com/coldtransfer/coldtransfer/internal/slackbot"
 )
 
@@ -467,7 +468,7 @@ func TestShutdownGraceIsBounded(t *testing.T) {
 func TestRejectedAppTokenEndsRun(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: "xapp-the-right-one"})
 	defer fs.Close()
-	api := slackbot.NewAPI(slackbot.APIConfig{BotToken: botToken, AppToken: appToken, URL: fs.APIURL()})
+	api := slackapi.New(slackapi.Config{BotToken: botToken, AppToken: appToken, URL: fs.APIURL()})
 	bot := slackbot.New(slackbot.Config{}, api, nil, nil, discardLogger())
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()

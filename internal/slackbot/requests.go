@@ -14,6 +14,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 )
 
 // How a request reached the bot, as the audit line says it.
@@ -195,7 +196,7 @@ func (b *Bot) openModal(j *job, triggerID string, first func() bool) {
 	}
 	if err == nil {
 		octx, ocancel := b.slackCtx()
-		_, err = b.api.client.OpenViewContext(octx, triggerID, view)
+		err = b.api.OpenView(octx, triggerID, view)
 		ocancel()
 	}
 	if !<-isFirst {
@@ -240,7 +241,7 @@ func (b *Bot) run(j *job) {
 		b.tell(j, refusalText(d))
 		return
 	}
-	if dd, checked := b.checkDestination(j); checked {
+	if dd, checked := b.mayTransferTo(j); checked {
 		e.decide(dd)
 		if !dd.Allowed {
 			e.outcome = outcomeRefusedDestination
@@ -296,6 +297,13 @@ func (b *Bot) panicked(j *job, r any, fields []zap.Field) {
 		append(fields, zap.Any("panic", r), zap.String("stack", string(debug.Stack())))...)
 }
 
+// mayTransferTo applies the directory's destination policy to j.
+func (b *Bot) mayTransferTo(j *job) (authz.Decision, bool) {
+	ctx, cancel := b.slackCtx()
+	defer cancel()
+	return b.authorizer.MayTransferTo(ctx, j.userID, j.dir, j.transfer.destination, j.transfer.to)
+}
+
 func (b *Bot) decide(j *job) authz.Decision {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
@@ -308,7 +316,7 @@ func (b *Bot) announce(j *job, status string) (string, error) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	text, blocks := announcement(j, status)
-	ts, err := b.api.postMessage(ctx, prioAnnounce, chatMessage{Channel: j.channelID, Text: text, Blocks: blocks})
+	ts, err := b.api.PostMessage(ctx, slackapi.PriorityAnnounce, slackapi.Message{Channel: j.channelID, Text: text, Blocks: blocks})
 	if err != nil {
 		return "", fmt.Errorf("announce transfer: %w", err)
 	}
@@ -331,7 +339,7 @@ func (b *Bot) transfer(j *job) outcome {
 func (b *Bot) reply(j *job, ts, text string) error {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	_, err := b.api.postMessage(ctx, prioReply, chatMessage{Channel: j.channelID, ThreadTS: ts, Text: text})
+	_, err := b.api.PostMessage(ctx, slackapi.PriorityReply, slackapi.Message{Channel: j.channelID, ThreadTS: ts, Text: text})
 	if err != nil {
 		return fmt.Errorf("reply in thread: %w", err)
 	}
@@ -351,7 +359,7 @@ func (b *Bot) markAnnouncement(j *job, ts, status string) {
 	ctx, cancel := context.WithTimeout(b.work, markTimeout)
 	defer cancel()
 	text, blocks := announcement(j, status)
-	if err := b.api.updateMessage(ctx, chatMessage{Channel: j.channelID, TS: ts, Text: text, Blocks: blocks}); err != nil {
+	if err := b.api.UpdateMessage(ctx, slackapi.Message{Channel: j.channelID, TS: ts, Text: text, Blocks: blocks}); err != nil {
 		b.log.Error("announcement not marked: it still shows that Plivo is being asked; the thread has the result",
 			zap.String("channel", j.channelID), zap.String("ts", ts), zap.String("status", status), zap.Error(err))
 	}
@@ -365,17 +373,17 @@ func (b *Bot) tell(j *job, text string) {
 	defer cancel()
 	var errs []error
 	if j.responseURL != "" {
-		err := b.api.respond(ctx, j.responseURL, text)
+		err := b.api.Respond(ctx, j.responseURL, text)
 		if err == nil {
 			return
 		}
 		errs = append(errs, err)
 	}
-	_, err := b.api.client.PostEphemeralContext(ctx, j.channelID, j.userID, slack.MsgOptionText(text, false))
+	err := b.api.PostEphemeral(ctx, j.channelID, j.userID, text)
 	if err == nil {
 		return
 	}
-	errs = append(errs, fmt.Errorf("chat.postEphemeral: %w", err))
+	errs = append(errs, err)
 	b.log.Error("requester not told", zap.String("requester", j.userID), zap.String("channel", j.channelID),
 		zap.String("message", text), zap.Error(errors.Join(errs...)))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/coldtransfer/coldtransfer/bench/busyfloor"
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 )
@@ -127,7 +128,7 @@ func (b *bench) busyFloor(ctx context.Context, p floorParams) ([]row, error) {
 	defer b.noteFallbacks("f", w)
 	w.plivo.Respond(fakeplivo.Response{Delay: p.plivo})
 	// Set once connected: start-up is not what is measured.
-	w.slack.SetFloor(fakeslack.Floor{MinLatency: p.minLatency, MaxLatency: p.maxLatency,
+	w.floor.Set(busyfloor.Floor{MinLatency: p.minLatency, MaxLatency: p.maxLatency,
 		PerSecond: p.perSecond, Burst: p.burst, Seed: 14})
 
 	plan := p.schedule()
@@ -188,7 +189,7 @@ func (b *bench) busyFloor(ctx context.Context, p floorParams) ([]row, error) {
 			*ds = append(*ds, never)
 		}
 	}
-	limited := w.slack.RateLimited()
+	limited := w.floor.RateLimited()
 
 	b.figure(figFloorPlivoP50, percentile(toPlivo, 50))
 	b.figure(figFloorPlivoP99, percentile(toPlivo, 99))

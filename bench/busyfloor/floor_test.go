@@ -1,4 +1,4 @@
-package fakeslack
+package busyfloor
 
 import (
 	"errors"
@@ -6,13 +6,25 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 )
 
+const botToken = "xoxb-1-test"
+
+// newSlack starts a fake Slack throttled by th, and a client of it.
+func newSlack(t *testing.T, th *Throttle) (*fakeslack.Server, *slack.Client) {
+	t.Helper()
+	s := fakeslack.New(fakeslack.Options{BotToken: botToken, Throttle: th})
+	t.Cleanup(s.Close)
+	return s, slack.New(botToken, slack.OptionAPIURL(s.APIURL()))
+}
+
 func TestFloorRateLimitsEachChannel(t *testing.T) {
-	s := newServer(t, Options{})
-	api := newAPI(s, botToken)
+	th := &Throttle{}
+	s, api := newSlack(t, th)
 	// One message per 10 s after a burst of 3: nothing refills during the test.
-	s.SetFloor(Floor{PerSecond: 0.1, Burst: 3})
+	th.Set(Floor{PerSecond: 0.1, Burst: 3})
 
 	post := func(ch string) error {
 		_, _, err := api.PostMessage(ch, slack.MsgOptionText("hi", false))
@@ -45,7 +57,7 @@ func TestFloorRateLimitsEachChannel(t *testing.T) {
 	if _, err := api.PostEphemeral("C1", "U1", slack.MsgOptionText("only you", false)); err != nil {
 		t.Errorf("chat.postEphemeral is not a channel message, so not limited: %v", err)
 	}
-	if got := s.RateLimited(); got != 2 {
+	if got := th.RateLimited(); got != 2 {
 		t.Errorf("RateLimited() = %d, want 2", got)
 	}
 	calls := s.Calls("chat.postMessage")
@@ -53,26 +65,37 @@ func TestFloorRateLimitsEachChannel(t *testing.T) {
 		t.Errorf("the refused post was recorded with answer %s, want error ratelimited", last.Answer)
 	}
 
-	s.SetFloor(Floor{})
+	th.Set(Floor{})
 	if err := post("C1"); err != nil {
 		t.Errorf("with the floor off, C1 takes messages again: %v", err)
 	}
 }
 
 func TestFloorLatency(t *testing.T) {
-	s := newServer(t, Options{})
-	api := newAPI(s, botToken)
+	th := &Throttle{}
+	s, api := newSlack(t, th)
 	const latency = 50 * time.Millisecond
-	s.SetFloor(Floor{MinLatency: latency, MaxLatency: latency})
+	th.Set(Floor{MinLatency: latency, MaxLatency: latency})
 	start := time.Now()
 	if _, _, err := api.PostMessage("C1", slack.MsgOptionText("hi", false)); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took < latency {
-		t.Errorf("chat.postMessage answered in %v, want at least the floor's %v", took, latency)
-	}
+	// Lower bounds only: a timer never fires early.
 	if c := s.Calls("chat.postMessage")[0]; c.Time.Sub(start) < latency {
 		t.Errorf("the message was recorded %v after the call, want after the %v latency: it is posted when the wait ends", c.Time.Sub(start), latency)
+	}
+}
+
+func TestFloorOffUntilSet(t *testing.T) {
+	var th Throttle
+	post := fakeslack.Call{Method: "chat.postMessage", Form: map[string][]string{"channel": {"C1"}}}
+	for range 10 {
+		if d := th.Latency(post); d != 0 {
+			t.Fatalf("Latency of the zero Throttle = %v, want 0", d)
+		}
+		if _, ok := th.Admit(post); !ok {
+			t.Fatal("the zero Throttle refused a post")
+		}
 	}
 }
 
@@ -82,25 +105,23 @@ func TestFloorLatency(t *testing.T) {
 // same Slack.
 func TestFloorLatencyDependsOnTheCallOnly(t *testing.T) {
 	floor := Floor{MinLatency: 100 * time.Millisecond, MaxLatency: 300 * time.Millisecond, Seed: 7}
-	post := func(ch, thread string) Call {
-		return Call{Method: "chat.postMessage", Form: map[string][]string{"channel": {ch}, "thread_ts": {thread}}}
+	post := func(ch, thread string) fakeslack.Call {
+		return fakeslack.Call{Method: "chat.postMessage", Form: map[string][]string{"channel": {ch}, "thread_ts": {thread}}}
 	}
-	a, b := New(Options{}), New(Options{})
-	defer a.Close()
-	defer b.Close()
-	a.SetFloor(floor)
-	b.SetFloor(floor)
+	var a, b Throttle
+	a.Set(floor)
+	b.Set(floor)
 
 	var got [2][]time.Duration
-	for i, s := range []*Server{a, b} {
+	for i, th := range []*Throttle{&a, &b} {
 		if i == 1 {
 			// Other calls in between, on b only.
-			s.floorLatency(post("C2", ""))
-			s.floorLatency(post("C1", "1.1"))
-			s.floorLatency(Call{Method: "chat.update", Form: map[string][]string{"channel": {"C1"}}})
+			th.Latency(post("C2", ""))
+			th.Latency(post("C1", "1.1"))
+			th.Latency(fakeslack.Call{Method: "chat.update", Form: map[string][]string{"channel": {"C1"}}})
 		}
 		for range 5 {
-			got[i] = append(got[i], s.floorLatency(post("C1", "")))
+			got[i] = append(got[i], th.Latency(post("C1", "")))
 		}
 	}
 	for n := range got[0] {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coldtransfer/coldtransfer/bench/busyfloor"
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 	"github.com/coldtransfer/coldtransfer/internal/redistest"
@@ -52,10 +53,10 @@ func goTool() string {
 	return "go"
 }
 
-// buildBot builds ./cmd/bot of the module the working directory is in into
-// dir and returns the binary's path.
+// buildBot builds ./cmd/bot of the repository the load test belongs to
+// into dir and returns the binary's path.
 func buildBot(ctx context.Context, dir string) (string, error) {
-	root, err := moduleRoot(ctx)
+	root, err := productRoot(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -68,18 +69,59 @@ func buildBot(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// moduleRoot returns the folder of the coldtransfer module the load test
-// runs in (where its go.mod is).
-func moduleRoot(ctx context.Context) (string, error) {
+const (
+	productModule = "github.com/coldtransfer/coldtransfer"
+	benchModule   = productModule + "/bench"
+)
+
+// benchRoot returns the folder of the bench module (where its go.mod is).
+// It is found from this file's path when the load test was built from its
+// source here (go run, go test), so that it runs from any working
+// directory; otherwise (a binary built with -trimpath, or copied) from the
+// working directory, inside the bench module or the product's.
+func benchRoot(ctx context.Context) (string, error) {
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		if dir := filepath.Dir(filepath.Dir(file)); isModule(dir, benchModule) {
+			return dir, nil
+		}
+	}
 	out, err := exec.CommandContext(ctx, goTool(), "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the coldtransfer module: run from the repository")
+	dir := filepath.Dir(strings.TrimSpace(string(out)))
+	switch {
+	case isModule(dir, benchModule):
+		return dir, nil
+	case isModule(dir, productModule) && isModule(filepath.Join(dir, "bench"), benchModule):
+		return filepath.Join(dir, "bench"), nil
 	}
-	return filepath.Dir(gomod), nil
+	return "", errors.New("not inside the coldtransfer repository: run from its bench folder")
+}
+
+// productRoot returns the folder of the coldtransfer module whose bot the
+// load test builds: the bench module's parent, as bench/go.mod's replace
+// directive says.
+func productRoot(ctx context.Context) (string, error) {
+	bench, err := benchRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	root := filepath.Dir(bench)
+	if !isModule(root, productModule) {
+		return "", fmt.Errorf("no %s module in %s, the bench module's parent", productModule, root)
+	}
+	return root, nil
+}
+
+// isModule reports whether dir holds the go.mod of module path.
+func isModule(dir, path string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return false
+	}
+	m := moduleLine.Find(data)
+	return m != nil && strings.TrimSpace(strings.TrimPrefix(string(m), "module")) == path
 }
 
 // world is the bot (one process, or several replicas sharing a Redis)
@@ -87,6 +129,7 @@ func moduleRoot(ctx context.Context) (string, error) {
 // loopback.
 type world struct {
 	slack *fakeslack.Server
+	floor *busyfloor.Throttle // the fake Slack's; off until scenario f sets it
 	plivo *fakeplivo.Server
 	redis *redistest.Server // nil but for -redis
 	bots  []*botProc
@@ -120,8 +163,10 @@ type worldConfig struct {
 // startWorld starts the fakes, a redis-server if asked, and the bot
 // processes one after the other, each connected before the next starts.
 func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
+	floor := &busyfloor.Throttle{}
 	w := &world{
-		slack: fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken}),
+		slack: fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken, Throttle: floor}),
+		floor: floor,
 		plivo: fakeplivo.New(plivoAuthID, plivoAuthToken),
 	}
 	env := []string{
@@ -252,7 +297,7 @@ func (w *world) closeFakes() {
 }
 
 // runtimeKnobs are the Go runtime's variables that pass from the load
-// test's environment to the bot, to try them: GOGC=50 go run ./cmd/loadtest.
+// test's environment to the bot, to try them: GOGC=50 go run ./loadtest.
 var runtimeKnobs = []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG"}
 
 // runtimeEnv returns those of runtimeKnobs that are set, as NAME=value.

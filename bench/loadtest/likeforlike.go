@@ -40,7 +40,7 @@ func prepareRefbotLibraries(ctx context.Context, peersDir, dir string, env []str
 // libraries' file, and coldtransfer's go.mod and go.sum under another module
 // name.
 func writeRefbotLibraries(ctx context.Context, refbot, src string) error {
-	root, err := moduleRoot(ctx)
+	root, err := productRoot(ctx)
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 )
 
-// -peers: coldtransfer side by side with the two peers in
-// ../shared/peers (refbot, slack-go's SocketmodeHandler; boltjs, Bolt for
-// JavaScript), the same scenarios, interleaved, one table.
+// -peers: coldtransfer side by side with the two peers in bench/peers
+// (refbot, slack-go's SocketmodeHandler; boltjs, Bolt for JavaScript), the
+// same scenarios, interleaved, one table.
 //
 // Every implementation gets the same fakes, the same environment (the peers
 // read the same variables and ignore the rest, MAX_IN_FLIGHT included) and
@@ -133,7 +133,7 @@ type scenarioParams struct {
 // -compare, -floor), beyond the scenarios' knobs.
 type peersConfig struct {
 	peers       bool   // run refbot and the Bolt peer too
-	dir         string // the peers' folder; "" is ../shared/peers from the repository
+	dir         string // the peers' folder; "" is bench/peers
 	compare     string // other coldtransfer binaries to run beside it ("before"), comma-separated, or ""
 	peersEnv    string // NAME=value,… added to the peers' environment (e.g. GOMAXPROCS=1), or ""
 	runs        int    // rounds: each runs every scenario once per implementation
@@ -540,9 +540,8 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// findPeers returns the peers' folder: dir when given; otherwise
-// ../shared/peers from the repository's root, or, in a worktree nested
-// deeper, shared/peers in the nearest ancestor that has one.
+// findPeers returns the peers' folder: dir when given, otherwise the bench
+// module's peers folder (bench/peers in the repository).
 func findPeers(ctx context.Context, dir string) (string, error) {
 	if dir != "" {
 		if _, err := os.Stat(dir); err != nil {
@@ -550,20 +549,15 @@ func findPeers(ctx context.Context, dir string) (string, error) {
 		}
 		return filepath.Abs(dir)
 	}
-	root, err := moduleRoot(ctx)
+	bench, err := benchRoot(ctx)
 	if err != nil {
 		return "", fmt.Errorf("%w, or give -peers-dir", err)
 	}
-	for d := filepath.Dir(root); ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "shared", "peers")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if d == filepath.Dir(d) {
-			break
-		}
+	p := filepath.Join(bench, "peers")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the peers: %w; give -peers-dir", err)
 	}
-	return "", fmt.Errorf("no ../shared/peers above %s: give -peers-dir", root)
+	return p, nil
 }
 
 // prepareRefbot builds refbot (a module of its own) into dir; with env, it
@@ -622,7 +616,8 @@ func startScript(path string, env []string, argv ...string) (string, error) {
 	return path, os.WriteFile(path, []byte(b.String()), 0o755)
 }
 
-// prepareBolt copies the Bolt peer into dir (its folder may be read-only),
+// prepareBolt copies the Bolt peer into dir (so that node_modules stays out
+// of the repository, whose folder may be read-only),
 // installs its locked dependencies with npm ci, and writes a start script
 // that execs node, so that the process the load test measures is node
 // itself. Without node or npm, or when npm ci fails, it says why.

@@ -1,21 +1,22 @@
-// Command loadtest measures the bot the way SPEC §11 asks: the real bot
-// binary against a fake Slack and a fake Plivo on loopback.
+// Command loadtest measures the bot: the real bot binary against a fake
+// Slack and a fake Plivo on loopback. It lives in the bench module, apart
+// from the product's:
 //
-//	go run ./cmd/loadtest
+//	cd bench && go run ./loadtest
 //
-// It builds ./cmd/bot with the same go command, then for each scenario
-// starts, in this process, a fakeslack server (real Socket Mode over a
-// websocket, and the Web API) and a fakeplivo server, runs the bot binary
-// as a child process pointed at them (SLACK_API_URL, PLIVO_PHLO_URL, tokens
-// and ids the fakes accept, one supervisor allowed by id so that no group
-// lookup happens, no per-requester rate (TRANSFER_RATE_PER_USER=0),
-// LOG_LEVEL=warn, -env-file "" (no file) and none of the caller's
-// environment but GOGC, GOMEMLIMIT, GOMAXPROCS and GODEBUG, which pass
-// through to try them), waits for the socket, and drives /transfer commands
-// with distinct numbers, each of a call of its own (the bot takes one
-// transfer per call). Every figure comes from the fakes' own
-// records: when an envelope was written and its ack read, when each Web API
-// call and Plivo request arrived.
+// It builds the repository's ./cmd/bot with the same go command, then for
+// each scenario starts, in this process, a fakeslack server (real Socket
+// Mode over a websocket, and the Web API) and a fakeplivo server, runs the
+// bot binary as a child process pointed at them (SLACK_API_URL,
+// PLIVO_PHLO_URL, tokens and ids the fakes accept, one supervisor allowed
+// by id so that no group lookup happens, no per-requester rate
+// (TRANSFER_RATE_PER_USER=0), LOG_LEVEL=warn, -env-file "" (no file) and
+// none of the caller's environment but GOGC, GOMEMLIMIT, GOMAXPROCS and
+// GODEBUG, which pass through to try them), waits for the socket, and
+// drives /transfer commands with distinct numbers, each of a call of its
+// own (the bot takes one transfer per call). Every figure comes from the
+// fakes' own records: when an envelope was written and its ack read, when
+// each Web API call and Plivo request arrived.
 //
 //	a. Ack latency while transfers are in flight: -inflight transfers are
 //	   held by Plivo; meanwhile -probes more are sent at one per
@@ -67,7 +68,7 @@
 // change to compare, or with profiling added.
 //
 // -peers runs the same scenarios for coldtransfer and its two peers in
-// ../shared/peers (refbot, built from its own module; the Bolt for JS bot,
+// bench/peers (refbot, built from its own module; the Bolt for JS bot,
 // installed with npm ci in a temporary copy where node is present),
 // interleaved over -runs rounds, and prints one table: each figure per
 // implementation, with CPU time per transfer from /proc/<pid>/stat, and
@@ -132,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		settle     = flags.Duration("settle", 500*time.Millisecond, "d: wait after connect before reading idle memory")
 
 		peers    = flags.Bool("peers", false, "run coldtransfer and the peers (refbot, Bolt for JS) side by side, interleaved")
-		peersDir = flags.String("peers-dir", "", "the peers' `folder` (default ../shared/peers from the repository)")
+		peersDir = flags.String("peers-dir", "", "the peers' `folder` (default the bench module's peers)")
 		peersEnv = flags.String("peers-env", "", "`NAME=value,…` added to the peers' environment, e.g. GOMAXPROCS=1")
 		compare  = flags.String("compare", "", "other coldtransfer `binaries` to run side by side, comma-separated (e.g. before a change)")
 		runs     = flags.Int("runs", 3, "-peers, -compare, -floor: rounds of every scenario for every implementation")
