@@ -2,16 +2,22 @@
 #
 # coldtransfer: one static binary on a distroless base, run as non-root.
 #
-#   docker build -t coldtransfer .
-#   docker run --env-file .env coldtransfer
+#   docker build --build-arg VERSION=v1.4.0 -t coldtransfer:v1.4.0 .
+#   docker run --env-file .env coldtransfer:v1.4.0
+#
+# VERSION is what `coldtransfer -version` and coldtransfer_build_info show
+# (default "dev"): .git stays out of the build context, so the go command
+# cannot stamp one itself.
 #
 # deploy/compose.yaml runs two replicas and Redis (README.md, "Running more
-# than one replica").
+# than one replica"); deploy/helm/coldtransfer is the Helm chart
+# (docs/kubernetes.md).
 
 # --- build: a static binary (no cgo, so no libc to match at run time) ---
 FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS build
 ARG TARGETOS=linux
 ARG TARGETARCH
+ARG VERSION=dev
 WORKDIR /src
 # Modules first: this layer is reused until go.mod or go.sum change.
 COPY go.mod go.sum ./
@@ -20,11 +26,14 @@ COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w" -o /out/coldtransfer ./cmd/bot
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/coldtransfer ./cmd/bot
 
 # --- run: no shell, no package manager, CA certificates for Slack, Plivo
 # and rediss://, user nonroot (65532) ---
 FROM gcr.io/distroless/static-debian12:nonroot
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="coldtransfer" \
+      org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/coldtransfer /coldtransfer
 USER nonroot:nonroot
 WORKDIR /home/nonroot

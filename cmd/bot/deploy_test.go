@@ -25,7 +25,7 @@ func TestDeployFiles(t *testing.T) {
 
 	for _, want := range []string{
 		"CGO_ENABLED=0",
-		"go build -trimpath -ldflags=\"-s -w\" -o /out/coldtransfer ./cmd/bot",
+		"go build -trimpath -ldflags \"-s -w -X main.version=${VERSION}\" -o /out/coldtransfer ./cmd/bot",
 		"FROM gcr.io/distroless/static-debian12:nonroot",
 		"USER nonroot:nonroot",
 		`CMD ["/coldtransfer", "-healthcheck"]`,
