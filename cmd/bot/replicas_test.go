@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of several replicas (SPEC §14): real bot processes,
+// End-to-end tests of several replicas: real bot processes,
 // built as the image builds them, against one fake Slack, one fake Plivo
 // and one real redis-server. Each test prints what the supervisor saw and
 // what Plivo received.

@@ -11,7 +11,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/sandbox"
 )
 
-// runSandbox is the -sandbox mode (SPEC §16): the real bot, built by serve
+// runSandbox is the -sandbox mode: the real bot, built by serve
 // exactly as in production, against a fake Slack and a fake Plivo on
 // loopback, with a session that reads /transfer lines on stdin and prints
 // what Slack and Plivo saw on stdout. It needs no configuration: envFile is

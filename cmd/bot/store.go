@@ -9,7 +9,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
-// openStore returns the state shared by the replicas (SPEC §14): in memory
+// openStore returns the state shared by the replicas: in memory
 // without REDIS_URL; with it, Redis, falling back on memory while Redis
 // does not answer (at start too: that is not fatal) and going back when it
 // does, calling onFallback at each fall. closeStore stops the probe and the Redis client; call it after the bot

@@ -9,7 +9,7 @@ import (
 )
 
 // RateLimit is how many transfers one requester may start per window
-// (SPEC §13.3, TRANSFER_RATE_PER_USER). The zero value is no limit.
+// (TRANSFER_RATE_PER_USER). The zero value is no limit.
 type RateLimit struct {
 	N      int           // transfers per window; 0: no limit
 	Window time.Duration // a second, a minute or an hour
@@ -40,12 +40,12 @@ func (r RateLimit) String() string {
 const rateTimeout = 2 * time.Second
 
 // Limiter counts the transfers each requester starts, in fixed windows, in
-// the store shared by every replica (SPEC §13.3, §14), under the key
+// the store shared by every replica, under the key
 // "rate:<user id>". It is safe for concurrent use.
 //
 // A Limiter fails open: when the store cannot answer, the transfer goes
 // ahead uncounted, and the caller logs RateDecision.Err. The call claim
-// (§13.2) is the safety check that must hold; the rate only brakes a
+// (one transfer per call) is the safety check that must hold; the rate only brakes a
 // requester who acts too often, and a broken store must not stop every
 // transfer on the floor.
 type Limiter struct {
@@ -111,7 +111,7 @@ func (l *Limiter) Take(ctx context.Context, userID string) RateDecision {
 
 // Untake gives back a transfer that Take counted (RateDecision.Counted)
 // for userID, when a later check refused it: only transfers that passed
-// every check count (SPEC §13.3). Its error is for the log; the count then
+// every check count. Its error is for the log; the count then
 // stays until its window ends.
 func (l *Limiter) Untake(ctx context.Context, userID string) error {
 	if l.rate.Off() {

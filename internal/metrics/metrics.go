@@ -1,4 +1,4 @@
-// Package metrics is the bot's Prometheus instrumentation (SPEC §15): a
+// Package metrics is the bot's Prometheus instrumentation: a
 // registry of its own holding the bot's metrics and the Go and process
 // collectors, typed methods that count, and the /metrics handler.
 //
@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 )
 
 const namespace = "coldtransfer"
@@ -24,14 +26,6 @@ const namespace = "coldtransfer"
 // that a query or an alert sees a counter move from 0 on its first event
 // rather than appear at 1 (which increase() and rate() read as no change).
 var (
-	// paths are how a request reached the bot (the audit line's path).
-	paths = []string{"command", "modal"}
-	// outcomes are the audit line's outcomes (SPEC §8). An outcome not
-	// listed is counted all the same; it only lacks its zero series.
-	outcomes = []string{
-		"transferred", "dry_run", "failed", "unknown", "refused", "refused_destination",
-		"call_claimed", "claim_unchecked", "rate_limited", "not_announced", "invalid", "busy",
-	}
 	// redeliveryKinds are what a redelivery was recognised by.
 	redeliveryKinds = []string{"envelope", "trigger", "view"}
 )
@@ -130,9 +124,9 @@ func New(version string) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
-	for _, p := range paths {
-		for _, o := range outcomes {
-			m.requests.WithLabelValues(p, o)
+	for _, p := range outcome.Paths {
+		for _, o := range outcome.All {
+			m.requests.WithLabelValues(string(p), string(o))
 		}
 	}
 	for _, k := range redeliveryKinds {
@@ -160,13 +154,12 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Request counts a request that ended with its audit line: path is
-// "command" or "modal", outcome one of the audit line's (SPEC §8).
-func (m *Metrics) Request(path, outcome string) {
+// Request counts a request that ended with its audit line.
+func (m *Metrics) Request(path outcome.Path, o outcome.Outcome) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(path, outcome).Inc()
+	m.requests.WithLabelValues(string(path), string(o)).Inc()
 }
 
 // PlivoRequest records one request to Plivo, retries included, that took d.

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -95,7 +96,7 @@ func TestKnownSeriesStartAtZero(t *testing.T) {
 		collector prometheus.Collector
 		want      int
 	}{
-		{m.requests, len(paths) * len(outcomes)},
+		{m.requests, len(outcome.Paths) * len(outcome.All)},
 		{m.redeliveries, 3},
 		{m.directoryReloads, 2},
 		{m.storeFallbacks, 1},

@@ -8,38 +8,14 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
-)
-
-// Outcomes of a request, as the audit line names them.
-const (
-	outcomeTransferred  = "transferred"
-	outcomeDryRun       = "dry_run"
-	outcomeFailed       = "failed"
-	outcomeUnknown      = "unknown" // Plivo may or may not have acted
-	outcomeRefused      = "refused"
-	outcomeNotAnnounced = "not_announced"
-	outcomeInvalid      = "invalid"
-	outcomeBusy         = "busy"
-)
-
-// outcomeRefusedDestination: the directory's destination policy refused
-// where the call would go (SPEC §13.1).
-const outcomeRefusedDestination = "refused_destination"
-
-// Outcomes of the shared-store checks (SPEC §13.2, §13.3).
-const (
-	outcomeCallClaimed = "call_claimed"
-	outcomeRateLimited = "rate_limited"
-	// outcomeClaimUnchecked: the shared store could not say whether another
-	// request holds the call, so nothing ran (fail closed).
-	outcomeClaimUnchecked = "claim_unchecked"
 )
 
 // decide records a check's decision after those before it: the entry's
 // decision becomes d, its reason following theirs, so the audit line says
 // every check that ran, and which one refused.
-func (e *auditEntry) decide(d authz.Decision) {
+func (e *auditLine) addDecision(d authz.Decision) {
 	if e.decision != nil {
 		d.Reason = e.decision.Reason + "; " + d.Reason
 	}
@@ -47,19 +23,18 @@ func (e *auditEntry) decide(d authz.Decision) {
 }
 
 // refuse records a refusal by a check of the shared store (rate, claim).
-func (e *auditEntry) refuse(reason string) { e.decide(authz.Decision{Reason: reason}) }
+func (e *auditLine) refuse(reason string) { e.addDecision(authz.Decision{Reason: reason}) }
 
-// auditEntry gathers what the one `transfer` log line of a request says
-// (SPEC §8). It is filled as the request goes and written once, by
+// auditLine gathers what the one `transfer` log line of a request says. It is filled as the request goes and written once, by
 // (*Bot).audit.
-type auditEntry struct {
+type auditLine struct {
 	start     time.Time
-	path      string
+	path      outcome.Path
 	requester string
 	channel   string
-	transfer  transfer
+	spec      transferSpec
 	decision  *authz.Decision
-	outcome   string
+	outcome   outcome.Outcome
 	result    plivo.Result
 	err       error  // why the request failed, if it did
 	problem   string // for invalid input: what was wrong
@@ -69,12 +44,12 @@ type auditEntry struct {
 // audit writes the entry's `transfer` line. A result that could not be
 // posted in the thread is logged at error level, so that it is not lost.
 // The fields are built only when the line is written at the logger's level.
-func (b *Bot) audit(e *auditEntry) {
+func (b *Bot) audit(e *auditLine) {
 	level := zapcore.InfoLevel
 	switch {
 	case e.replyErr != nil:
 		level = zapcore.ErrorLevel
-	case e.outcome != outcomeTransferred && e.outcome != outcomeDryRun:
+	case e.outcome != outcome.Transferred && e.outcome != outcome.DryRun:
 		level = zapcore.WarnLevel
 	}
 	if ce := b.log.Check(level, "transfer"); ce != nil {
@@ -84,7 +59,7 @@ func (b *Bot) audit(e *auditEntry) {
 }
 
 // auditFields are the fields of the entry's `transfer` line.
-func auditFields(e *auditEntry) []zap.Field {
+func auditFields(e *auditLine) []zap.Field {
 	apiID, status := e.result.APIID, e.result.Status
 	errText, cause := e.problem, ""
 	if e.err != nil {
@@ -106,15 +81,15 @@ func auditFields(e *auditEntry) []zap.Field {
 	fields := []zap.Field{
 		zap.String("requester", e.requester),
 		zap.String("channel", e.channel),
-		zap.String("path", e.path),
-		zap.String("to", e.transfer.to.String()),
-		zap.String("trigger_source", e.transfer.triggerSource.String()),
-		zap.String("role", string(e.transfer.role)),
-		zap.String("destination", e.transfer.destination), // the directory name; "" when typed
-		zap.String("agent", e.transfer.agent),             // the agent's Slack id; "" when typed
+		zap.String("path", string(e.path)),
+		zap.String("to", e.spec.to.String()),
+		zap.String("trigger_source", e.spec.triggerSource.String()),
+		zap.String("role", string(e.spec.role)),
+		zap.String("destination", e.spec.destination), // the directory name; "" when typed
+		zap.String("agent", e.spec.agent),             // the agent's Slack id; "" when typed
 		zap.String("decision", decision),
 		zap.String("reason", reason),
-		zap.String("outcome", e.outcome),
+		zap.String("outcome", string(e.outcome)),
 		zap.String("api_id", apiID),
 		zap.Int("plivo_status", status),
 		zap.String("error", errText),

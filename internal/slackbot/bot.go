@@ -18,6 +18,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/metrics"
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 	"github.com/coldtransfer/coldtransfer/internal/store"
@@ -76,15 +77,15 @@ type Config struct {
 	// PingInterval is how long the Socket Mode client waits for Slack's
 	// ping before it reconnects. Default: slack-go's 30 s.
 	PingInterval time.Duration
-	// Directory returns the floor directory in force (SPEC §12), nil for
+	// Directory returns the floor directory in force, nil for
 	// none; each request calls it once and keeps that snapshot. Nil: no
 	// directory.
 	Directory func() *directory.Directory
-	// Metrics counts what the bot does (SPEC §15); nil counts nothing.
+	// Metrics counts what the bot does; nil counts nothing.
 	Metrics *metrics.Metrics
-	// Store holds what several replicas share (SPEC §14): the requests
+	// Store holds what several replicas share: the requests
 	// already taken, so that a redelivery runs nothing twice, the calls
-	// being transferred and the requesters' rates (SPEC §13). Default: a
+	// being transferred and the requesters' rates. Default: a
 	// store in this process's memory.
 	Store store.Store
 	// Rate bounds the transfers one requester starts per window
@@ -404,13 +405,13 @@ func (b *Bot) finish(channel string) {
 // (the same command under a new envelope) from a new one, so that nobody
 // is told "nothing was sent" about a request whose twin is transferring the
 // call. The checks have their own bound; past it, the ack itself says busy.
-func (b *Bot) busy(req *socketmode.Request, j *job, kind, id, text string, audited bool) {
+func (b *Bot) busy(req *socketmode.Request, j *request, kind, id, text string, audited bool) {
 	select {
 	case b.overflow <- struct{}{}:
 	default:
 		b.ack(req, ephemeralAck(text))
 		if audited {
-			b.audit(j.entry(outcomeBusy))
+			b.audit(j.entry(outcome.Busy))
 		}
 		return
 	}
@@ -424,7 +425,7 @@ func (b *Bot) busy(req *socketmode.Request, j *job, kind, id, text string, audit
 		if b.firstTime(req, kind, id) {
 			b.tell(j, text)
 			if audited {
-				b.audit(j.entry(outcomeBusy))
+				b.audit(j.entry(outcome.Busy))
 			}
 		}
 	}()

@@ -9,10 +9,11 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/store"
 )
 
-// The last two checks of a transfer (SPEC §13.2, §13.3) run on the shared
+// The last two checks of a transfer run on the shared
 // store, after authorisation and the destination policy, cheapest first:
 // the requester's rate, then the call's claim. A refusal at either leaves
 // nothing behind: a claim refused gives back the rate it counted.
@@ -48,7 +49,7 @@ func (c *callClaim) lost() (store.Holder, bool) {
 // checkRateAndClaim takes the requester's rate and claims the call of j.
 // When it refuses, it has filled e's outcome and reason and told the
 // requester; otherwise the caller must release the claim.
-func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
+func (b *Bot) checkRateAndClaim(j *request, e *auditLine) (*callClaim, bool) {
 	ctx, cancel := context.WithTimeout(b.work, storeTimeout)
 	defer cancel()
 
@@ -58,7 +59,7 @@ func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
 		b.log.Error("rate not checked; transfer allowed", zap.String("requester", j.userID), zap.Error(rate.Err))
 	}
 	if !rate.Allowed {
-		e.outcome = outcomeRateLimited
+		e.outcome = outcome.RateLimited
 		e.refuse(rate.Reason)
 		b.tell(j, rateLimitedText(rate.RetryAfter))
 		return nil, false
@@ -66,7 +67,7 @@ func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
 
 	c := &callClaim{
 		// One call, one key: two spellings of one address claim the same.
-		key:    "call:" + j.transfer.triggerSource.Canonical(),
+		key:    "call:" + j.spec.triggerSource.Canonical(),
 		holder: store.Holder{Token: rand.Text(), User: j.userID, Channel: j.channelID},
 	}
 	current, ok, err := b.store.Claim(ctx, c.key, c.holder, b.claimTTL())
@@ -87,24 +88,24 @@ func (b *Bot) checkRateAndClaim(j *job, e *auditEntry) (*callClaim, bool) {
 	}
 	if err != nil {
 		// Never two transfers of one call: without an answer, refuse.
-		e.outcome = outcomeClaimUnchecked
+		e.outcome = outcome.ClaimUnchecked
 		e.err = fmt.Errorf("claim the call: %w", err)
 		e.refuse("call claim not checked")
 		b.tell(j, claimUncheckedText)
 		return nil, false
 	}
-	e.outcome = outcomeCallClaimed
-	e.refuse(fmt.Sprintf("call %s claimed by user %s in %s", j.transfer.triggerSource, current.User, current.Channel))
-	b.tell(j, callClaimedText(current, j.transfer.triggerSource.String()))
+	e.outcome = outcome.CallClaimed
+	e.refuse(fmt.Sprintf("call %s claimed by user %s in %s", j.spec.triggerSource, current.User, current.Channel))
+	b.tell(j, callClaimedText(current, j.spec.triggerSource.String()))
 	return nil, false
 }
 
 // release gives up the claim: at once when Plivo surely did nothing (a
 // refusal, a dry run, an announcement that failed), else after the hold.
-func (b *Bot) release(c *callClaim, outcome string) {
+func (b *Bot) release(c *callClaim, ended outcome.Outcome) {
 	c.stop()
 	keep := time.Duration(0)
-	if outcome == outcomeTransferred || outcome == outcomeUnknown {
+	if ended.Plivo() {
 		keep = b.cfg.ClaimHold
 	}
 	// The claim must go even when the request was cancelled at shutdown.

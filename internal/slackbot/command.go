@@ -8,7 +8,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
-// commandKind is what the text after /transfer asks for (SPEC §3).
+// commandKind is what the text after /transfer asks for.
 type commandKind int
 
 const (
@@ -19,16 +19,17 @@ const (
 	commandList                        // "list": the destinations this requester may use
 )
 
-// command is the parsed text of one /transfer.
-type command struct {
+// parsedCommand is the text of one /transfer, parsed: what the requester
+// asked for.
+type parsedCommand struct {
 	kind     commandKind
-	transfer transfer // for commandTransfer
-	problems []string // for commandInvalid: what is wrong, one sentence each
+	spec     transferSpec // for commandTransfer
+	problems []string     // for commandInvalid: what is wrong, one sentence each
 }
 
-// transfer is a validated transfer request: what to ask Plivo for, and
-// where in the floor directory the endpoints came from.
-type transfer struct {
+// transferSpec is what one transfer moves: the call of triggerSource to
+// to, as role, and where in the floor directory the endpoints came from.
+type transferSpec struct {
 	to            plivo.Endpoint
 	triggerSource plivo.Endpoint
 	role          plivo.Role
@@ -45,16 +46,16 @@ var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 // the floor directory dir (nil for none) for names, mentions and "me". The
 // text is split on the keywords "from" and "as" (any case), so numbers may
 // contain spaces.
-func parseCommand(text string, dir *directory.Directory, requester string) command {
+func parseCommand(text string, dir *directory.Directory, requester string) parsedCommand {
 	fields := strings.Fields(slackUnescaper.Replace(text))
 	if len(fields) == 0 {
-		return command{kind: commandModal}
+		return parsedCommand{kind: commandModal}
 	}
 	if len(fields) == 1 && strings.EqualFold(fields[0], "help") {
-		return command{kind: commandHelp}
+		return parsedCommand{kind: commandHelp}
 	}
 	if len(fields) == 1 && strings.EqualFold(fields[0], "list") {
-		return command{kind: commandList}
+		return parsedCommand{kind: commandList}
 	}
 
 	from, as := -1, -1
@@ -72,7 +73,7 @@ func parseCommand(text string, dir *directory.Directory, requester string) comma
 		}
 	}
 	if len(problems) > 0 {
-		return command{kind: commandInvalid, problems: problems}
+		return parsedCommand{kind: commandInvalid, problems: problems}
 	}
 	if from < 0 {
 		return invalid("`from` is missing: write who to transfer to, then `from`, then the agent on the call.")
@@ -100,16 +101,16 @@ func parseCommand(text string, dir *directory.Directory, requester string) comma
 		}
 	}
 	if len(problems) > 0 {
-		return command{kind: commandInvalid, problems: problems}
+		return parsedCommand{kind: commandInvalid, problems: problems}
 	}
 	if role != "" {
 		t.role = role // an explicit role wins over the destination's
 	}
-	return command{kind: commandTransfer, transfer: t}
+	return parsedCommand{kind: commandTransfer, spec: t}
 }
 
-func invalid(problem string) command {
-	return command{kind: commandInvalid, problems: []string{problem}}
+func invalid(problem string) parsedCommand {
+	return parsedCommand{kind: commandInvalid, problems: []string{problem}}
 }
 
 // commandFieldNames names the fields of a transfer the way the one-line

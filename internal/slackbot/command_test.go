@@ -55,7 +55,7 @@ func TestParseCommand(t *testing.T) {
 				t.Fatalf("parseCommand(%q) kind = %d, want %d (problems %q)", tc.text, got.kind, tc.kind, got.problems)
 			}
 			if tc.kind == commandTransfer {
-				tr := got.transfer
+				tr := got.spec
 				if tr.to.String() != tc.to || tr.triggerSource.String() != tc.triggerSource || tr.role != tc.role {
 					t.Errorf("parseCommand(%q) = to %s, trigger_source %s, role %s; want %s, %s, %s",
 						tc.text, tr.to, tr.triggerSource, tr.role, tc.to, tc.triggerSource, tc.role)
@@ -93,7 +93,7 @@ func FuzzParseCommand(f *testing.F) {
 		got := parseCommand(text, nil, "")
 		switch got.kind {
 		case commandTransfer:
-			tr := got.transfer
+			tr := got.spec
 			for _, ep := range []plivo.Endpoint{tr.to, tr.triggerSource} {
 				if !validEndpoint.MatchString(ep.String()) {
 					t.Fatalf("parseCommand(%q) accepted endpoint %q", text, ep)

@@ -12,7 +12,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
-// The floor directory on the Slack side (SPEC §3, §12, §13.1): names and
+// The floor directory on the Slack side: names and
 // mentions become endpoints, /transfer list, and the destination policy
 // applied before the announcement.
 
@@ -28,9 +28,9 @@ type fieldProblem struct {
 // into endpoints: toText a destination name or an endpoint; fromText a
 // mention, "me" or an endpoint. The role is the destination's default, or
 // agent. Problems are keyed by field, "to" and "trigger_source".
-func resolveTransfer(toText, fromText string, dir *directory.Directory, requester string) (transfer, map[string]fieldProblem) {
+func resolveTransfer(toText, fromText string, dir *directory.Directory, requester string) (transferSpec, map[string]fieldProblem) {
 	bad := map[string]fieldProblem{}
-	t := transfer{role: plivo.RoleAgent}
+	t := transferSpec{role: plivo.RoleAgent}
 	var err error
 	if strings.HasPrefix(strings.TrimSpace(toText), "<@") {
 		bad[blockTo] = fieldProblem{msg: "a person can't be the destination: give " + destinationForms(dir)}
@@ -60,7 +60,7 @@ func resolveTransfer(toText, fromText string, dir *directory.Directory, requeste
 
 // resolveAgent sets t's trigger source from text: "me", a mention of an
 // agent in the directory, or an endpoint.
-func resolveAgent(text string, dir *directory.Directory, requester string, t *transfer) (fieldProblem, bool) {
+func resolveAgent(text string, dir *directory.Directory, requester string, t *transferSpec) (fieldProblem, bool) {
 	text = strings.TrimSpace(text)
 	id, isMention := parseMention(text)
 	isMe := strings.EqualFold(text, "me")
@@ -154,11 +154,11 @@ func codeText(s string) string {
 
 // destinationRefusalText tells the requester why the destination was
 // refused and what they may do instead.
-func (b *Bot) destinationRefusalText(j *job, d authz.Decision) string {
+func (b *Bot) destinationRefusalText(j *request, d authz.Decision) string {
 	if lookupFailed(d) {
 		return ":no_entry: Slack could not confirm your user-group membership just now, so nothing was transferred. Try again in a minute; if it keeps failing, tell the bot's operator."
 	}
-	why := destinationRefusalReason(j.transfer, d, j.dir)
+	why := destinationRefusalReason(j.spec, d, j.dir)
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	usable, _ := b.authorizer.UsableDestinations(ctx, j.userID, j.dir)
@@ -179,7 +179,7 @@ func (b *Bot) destinationRefusalText(j *job, d authz.Decision) string {
 
 // destinationRefusalReason is the first sentence of a destination refusal:
 // which rule refused t, in the requester's words.
-func destinationRefusalReason(t transfer, d authz.Decision, dir *directory.Directory) string {
+func destinationRefusalReason(t transferSpec, d authz.Decision, dir *directory.Directory) string {
 	var rule authz.Rule
 	if d.Destination != nil {
 		rule = d.Destination.Rule
@@ -229,7 +229,7 @@ func lookupFailed(d authz.Decision) bool {
 // listNow answers /transfer list in the ack when that needs no call to
 // Slack: the requester is allowed or refused by id or channel, and every
 // who list that concerns them is decided by ids alone.
-func (b *Bot) listNow(j *job) (string, bool) {
+func (b *Bot) listNow(j *request) (string, bool) {
 	cached := b.authorizer.CacheOnly()
 	d := cached.Decide(context.Background(), j.userID, j.channelID)
 	switch {
@@ -246,7 +246,7 @@ func (b *Bot) listNow(j *job) (string, bool) {
 }
 
 // list answers /transfer list after the ack, when groups must be looked up.
-func (b *Bot) list(j *job) {
+func (b *Bot) list(j *request) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	if d := b.authorizer.Decide(ctx, j.userID, j.channelID); !d.Allowed {
@@ -265,7 +265,7 @@ const (
 
 // listFor is the answer to /transfer list for an allowed requester, by
 // what p says they may use.
-func listFor(ctx context.Context, p policy, j *job) string {
+func listFor(ctx context.Context, p policy, j *request) string {
 	if j.dir == nil {
 		return "There is no floor directory: give a number or SIP address, e.g. `/transfer +1 415 222 5555 from +1 415 222 3333`."
 	}

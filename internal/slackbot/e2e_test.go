@@ -15,7 +15,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 )
 
-// The whole §5 path from a one-line command: ack, announcement, Plivo,
+// The whole path of a transfer from a one-line command: ack, announcement, Plivo,
 // thread reply, marked announcement, audit line.
 func TestCommandTransfers(t *testing.T) {
 	h := start(t, options{})

@@ -18,7 +18,7 @@ import (
 // request) and whatever else was waiting, up to a millisecond and more
 // under load. Started first, the work is the one pushed back, and the ack
 // is written as soon as the event loop waits for the next envelope.
-func (b *Bot) ackThenRun(req *socketmode.Request, j *job, channel string, work func()) {
+func (b *Bot) ackThenRun(req *socketmode.Request, j *request, channel string, work func()) {
 	acked := make(chan struct{})
 	go func() {
 		defer b.finish(channel)
@@ -26,7 +26,7 @@ func (b *Bot) ackThenRun(req *socketmode.Request, j *job, channel string, work f
 			// run recovers its own panics, with its audit entry; this is
 			// for the rest (the form, the list, a busy answer).
 			if r := recover(); r != nil {
-				b.panicked(j, r, []zap.Field{zap.String("requester", j.userID), zap.String("channel", j.channelID), zap.String("path", j.path)})
+				b.panicked(j, r, []zap.Field{zap.String("requester", j.userID), zap.String("channel", j.channelID), zap.String("path", string(j.path))})
 				b.tell(j, panicText(false))
 			}
 		}()

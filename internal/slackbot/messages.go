@@ -11,6 +11,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 	"github.com/coldtransfer/coldtransfer/internal/store"
@@ -147,12 +148,12 @@ func describeSlackError(err error) string {
 
 // announcement is the channel message that opens a transfer's thread; status
 // is its last line, updated when the result is known.
-func announcement(j *job, status string) (string, []slack.Block) {
+func announcement(j *request, status string) (string, []slack.Block) {
 	via := "the /transfer command"
-	if j.path == pathModal {
+	if j.path == outcome.Modal {
 		via = "the transfer form"
 	}
-	t := j.transfer
+	t := j.spec
 	// From the directory: the agent by mention, the destination by label,
 	// each with the endpoint sent to Plivo.
 	agent, agentText := code(t.triggerSource.String()), esc(t.triggerSource.String())
@@ -188,7 +189,7 @@ const (
 )
 
 // outcome is the result of a transfer as the channel is told it.
-type outcome struct {
+type transferResult struct {
 	result plivo.Result
 	err    error
 	dryRun string        // the request that would have been sent, for a dry run
@@ -197,34 +198,34 @@ type outcome struct {
 
 // name classifies the outcome as the audit line names it; the reply and
 // the status line follow from it.
-func (o outcome) name() string {
+func (o transferResult) name() outcome.Outcome {
 	switch {
 	case o.dryRun != "":
-		return outcomeDryRun
+		return outcome.DryRun
 	case o.lostTo != nil:
-		return outcomeCallClaimed
+		return outcome.CallClaimed
 	case o.err == nil:
-		return outcomeTransferred
+		return outcome.Transferred
 	case mayHaveReachedPlivo(o.err):
-		return outcomeUnknown
+		return outcome.Unknown
 	default:
-		return outcomeFailed
+		return outcome.Failed
 	}
 }
 
 // replyText is the thread reply under the announcement.
-func (o outcome) replyText() string {
+func (o transferResult) replyText() string {
 	switch o.name() {
-	case outcomeDryRun:
+	case outcome.DryRun:
 		return ":test_tube: Dry run: Plivo was not called. It would have been sent " + code(o.dryRun) + "."
-	case outcomeTransferred:
+	case outcome.Transferred:
 		if o.result.APIID == "" {
 			return ":white_check_mark: Plivo accepted the cold transfer, but gave no api_id for it."
 		}
 		return ":white_check_mark: Plivo accepted the cold transfer. api_id: " + code(o.result.APIID)
-	case outcomeUnknown:
+	case outcome.Unknown:
 		return ":warning: Transfer outcome unknown. " + esc(errorSentence(o.err))
-	case outcomeCallClaimed:
+	case outcome.CallClaimed:
 		return lostClaimText(*o.lostTo)
 	default:
 		return ":x: Not transferred. " + esc(errorSentence(o.err))
@@ -232,16 +233,16 @@ func (o outcome) replyText() string {
 }
 
 // statusLine is the announcement's last line once the outcome is known.
-func (o outcome) statusLine() string {
+func (o transferResult) statusLine() string {
 	switch o.name() {
-	case outcomeDryRun:
+	case outcome.DryRun:
 		return ":test_tube: Dry run: nothing was sent to Plivo."
-	case outcomeTransferred:
+	case outcome.Transferred:
 		if o.result.APIID == "" {
 			return ":white_check_mark: Transferred · Plivo gave no api_id"
 		}
 		return ":white_check_mark: Transferred · api_id " + code(o.result.APIID)
-	case outcomeUnknown:
+	case outcome.Unknown:
 		return ":warning: Outcome unknown: check the call · see thread"
 	default:
 		return ":x: Not transferred · see thread"
@@ -262,7 +263,7 @@ func errorSentence(err error) string {
 	return "Something unexpected went wrong (see the bot's log): the call may or may not have been transferred; check it before trying again."
 }
 
-func replyLostText(o outcome, err error) string {
+func replyLostText(o transferResult, err error) string {
 	if _, ok := errors.AsType[*slackapi.MaybeSentError](err); ok {
 		return "Slack did not confirm that it posted the result in the channel thread. " + o.replyText()
 	}
@@ -307,7 +308,7 @@ func humanDuration(d time.Duration) string {
 }
 
 // callClaimedText tells a second requester that the call is already being
-// transferred, by whom and where (SPEC §13.2).
+// transferred, by whom and where.
 func callClaimedText(h store.Holder, call string) string {
 	return fmt.Sprintf(":no_entry: <@%s> is transferring the call of %s, or transferred it moments ago (see <#%s>), so nothing was transferred: "+
 		"a call stays held for a few seconds after its transfer. Check that thread before trying again.", h.User, code(call), h.Channel)

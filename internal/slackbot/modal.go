@@ -10,7 +10,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
-// The modal's ids (SPEC §4). Each input block's id is also its action id.
+// The modal's ids. Each input block's id is also its action id.
 const (
 	modalCallbackID    = "cold_transfer"
 	blockTriggerSource = "trigger_source"
@@ -94,10 +94,10 @@ func modalView(origin modalOrigin, blocks slack.Blocks) (slack.ModalViewRequest,
 // parseSubmission reads a submitted form; a form with pickers is read
 // against the floor directory dir. On invalid input it returns the
 // messages to show under each field, keyed by input block id.
-func parseSubmission(view slack.View, dir *directory.Directory) (modalOrigin, transfer, map[string]string) {
+func parseSubmission(view slack.View, dir *directory.Directory) (modalOrigin, transferSpec, map[string]string) {
 	var origin modalOrigin
 	if err := json.Unmarshal([]byte(view.PrivateMetadata), &origin); err != nil || origin.ChannelID == "" {
-		return origin, transfer{}, map[string]string{blockTo: outOfDateText}
+		return origin, transferSpec{}, map[string]string{blockTo: outOfDateText}
 	}
 	value := func(block string) slack.BlockAction {
 		if view.State == nil {
@@ -120,9 +120,9 @@ func parseSubmission(view slack.View, dir *directory.Directory) (modalOrigin, tr
 		fieldErrs[field] = capitalize(msg) + "."
 	}
 	if len(fieldErrs) > 0 {
-		return origin, transfer{}, fieldErrs
+		return origin, transferSpec{}, fieldErrs
 	}
-	return origin, transfer{to: to, triggerSource: triggerSource, role: role}, nil
+	return origin, transferSpec{to: to, triggerSource: triggerSource, role: role}, nil
 }
 
 const outOfDateText = "This form is out of date: close it and type /transfer again."

@@ -85,7 +85,7 @@ func TestParseCommandWithDirectory(t *testing.T) {
 			if got.kind != tc.kind {
 				t.Fatalf("kind %d, want %d (problems %q)", got.kind, tc.kind, got.problems)
 			}
-			tr := got.transfer
+			tr := got.spec
 			if tc.kind == commandTransfer && (tr.to.String() != tc.to || tr.triggerSource.String() != tc.trigger || tr.role != tc.role ||
 				tr.destination != tc.destination || tr.agent != tc.agent) {
 				t.Errorf("transfer %+v; want to %s, trigger %s, role %s, destination %q, agent %q", tr, tc.to, tc.trigger, tc.role, tc.destination, tc.agent)
@@ -122,7 +122,7 @@ func FuzzParseCommandWithDirectory(f *testing.F) {
 		got := parseCommand(text, dir, "U0SUPER1")
 		switch got.kind {
 		case commandTransfer:
-			tr := got.transfer
+			tr := got.spec
 			for _, ep := range []plivo.Endpoint{tr.to, tr.triggerSource} {
 				if !validEndpoint.MatchString(ep.String()) {
 					t.Fatalf("accepted endpoint %q", ep)

@@ -16,7 +16,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
-// The form with the floor directory (SPEC §4): pickers for the destination
+// The form with the floor directory: pickers for the destination
 // and the agent, and the options Slack asks for while a supervisor searches
 // the destinations.
 
@@ -51,7 +51,7 @@ const noDestinationsText = ":no_entry: There is no destination in the floor dire
 
 // modalFor returns the form for j's requester: without a directory exactly
 // as before; with one, pickers of what this requester may use.
-func (b *Bot) modalFor(ctx context.Context, j *job) (slack.ModalViewRequest, error) {
+func (b *Bot) modalFor(ctx context.Context, j *request) (slack.ModalViewRequest, error) {
 	origin := modalOrigin{ChannelID: j.channelID, ResponseURL: j.responseURL}
 	if j.dir == nil {
 		return transferModal(origin)
@@ -114,12 +114,12 @@ func (b *Bot) modalFor(ctx context.Context, j *job) (slack.ModalViewRequest, err
 // parseDirectorySubmission reads a submitted form with pickers: exactly
 // one of to/to_typed, exactly one of agent/trigger_source, each error
 // under the block concerned.
-func parseDirectorySubmission(origin modalOrigin, value func(block string) slack.BlockAction, dir *directory.Directory) (transfer, map[string]string) {
+func parseDirectorySubmission(origin modalOrigin, value func(block string) slack.BlockAction, dir *directory.Directory) (transferSpec, map[string]string) {
 	if dir == nil {
-		return transfer{}, map[string]string{blockAgent: outOfDateText}
+		return transferSpec{}, map[string]string{blockAgent: outOfDateText}
 	}
 	errs := map[string]string{}
-	t := transfer{role: plivo.RoleAgent}
+	t := transferSpec{role: plivo.RoleAgent}
 	name := value(blockTo).SelectedOption.Value
 	typed := strings.TrimSpace(value(blockToTyped).Value)
 	toBlock := blockTo // where an error about the destination goes
@@ -183,7 +183,7 @@ func parseDirectorySubmission(origin modalOrigin, value func(block string) slack
 		t.role = r
 	}
 	if len(errs) > 0 {
-		return transfer{}, errs
+		return transferSpec{}, errs
 	}
 	return t, nil
 }

@@ -14,30 +14,26 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 )
 
-// How a request reached the bot, as the audit line says it.
-const (
-	pathCommand = "command"
-	pathModal   = "modal"
-)
-
-// job is one request being worked on, after its ack.
-type job struct {
-	path        string
+// request is one request being worked on, after its ack: who asked, where,
+// how, for what, and the floor directory it found.
+type request struct {
+	path        outcome.Path
 	userID      string
 	channelID   string
 	responseURL string // where to tell the requester things only they see
-	transfer    transfer
+	spec        transferSpec
 	received    time.Time
 	dir         *directory.Directory // the floor directory as the request found it; nil for none
 }
 
-// entry starts the request's audit entry with what the job knows.
-func (j *job) entry(outcome string) *auditEntry {
-	return &auditEntry{start: j.received, path: j.path, requester: j.userID, channel: j.channelID,
-		transfer: j.transfer, outcome: outcome}
+// entry starts the request's audit line with what the request knows.
+func (j *request) entry(o outcome.Outcome) *auditLine {
+	return &auditLine{start: j.received, path: j.path, requester: j.userID, channel: j.channelID,
+		spec: j.spec, outcome: o}
 }
 
 // ephemeral is a slash command ack's payload: a message only the requester
@@ -59,8 +55,8 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 	dir := b.cfg.Directory()
 	parsed := parseCommand(cmd.Text, dir, cmd.UserID)
 
-	j := &job{path: pathCommand, userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL,
-		transfer: parsed.transfer, received: now, dir: dir}
+	j := &request{path: outcome.Command, userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL,
+		spec: parsed.spec, received: now, dir: dir}
 	switch parsed.kind {
 	case commandHelp:
 		b.ack(evt.Request, ephemeralAck(usage(dir)))
@@ -72,7 +68,7 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		}
 	case commandInvalid:
 		b.ack(evt.Request, ephemeralAck(invalidText(parsed.problems, dir)))
-		e := j.entry(outcomeInvalid)
+		e := j.entry(outcome.Invalid)
 		e.problem = strings.Join(parsed.problems, " ")
 		if ok, _ := b.tryStart(""); !ok {
 			b.audit(e) // no room to check for a redelivery: a second line at worst
@@ -86,7 +82,7 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		}()
 		return
 	case commandModal:
-		j.path = pathModal
+		j.path = outcome.Modal
 	}
 
 	posts := ""
@@ -138,13 +134,13 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 		b.log.Debug("form input refused", zap.String("requester", cb.User.ID), zap.Any("errors", fieldErrs))
 		return
 	}
-	j := &job{path: pathModal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
-		transfer: t, received: now, dir: dir}
+	j := &request{path: outcome.Modal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
+		spec: t, received: now, dir: dir}
 	if ok, busy := b.tryStart(j.channelID); !ok {
 		// The form stays open, so pressing Transfer again is the retry; a
 		// twin submission that runs has closed it, and Slack drops this.
 		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTo: busy}))
-		b.audit(j.entry(outcomeBusy))
+		b.audit(j.entry(outcome.Busy))
 		return
 	}
 	b.ackThenRun(evt.Request, j, j.channelID, func() {
@@ -171,7 +167,7 @@ const formBudget = 1500 * time.Millisecond
 // submission. first is the redelivery check, which runs beside: a
 // redelivered command changes nothing (its trigger id is spent) and is
 // told nothing.
-func (b *Bot) openModal(j *job, triggerID string, first func() bool) {
+func (b *Bot) openModal(j *request, triggerID string, first func() bool) {
 	isFirst := make(chan bool, 1)
 	go func() { isFirst <- first() }()
 
@@ -180,7 +176,7 @@ func (b *Bot) openModal(j *job, triggerID string, first func() bool) {
 	d := b.authorizer.Decide(ctx, j.userID, j.channelID)
 	if !d.Allowed && (d.Denial != authz.DeniedLookup || ctx.Err() == nil) {
 		if <-isFirst {
-			e := j.entry(outcomeRefused)
+			e := j.entry(outcome.Refused)
 			e.decision = &d
 			b.audit(e)
 			b.tell(j, refusalText(d))
@@ -211,19 +207,19 @@ func (b *Bot) openModal(j *job, triggerID string, first func() bool) {
 		zap.Bool("decided", d.Allowed))
 }
 
-// run carries out a transfer: authorise, announce in the channel,
+// run carries out a spec: authorise, announce in the channel,
 // transfer, and report in the announcement's thread. Each step runs only if
 // the one before it succeeded, and the request ends with one audit line,
 // even if it panics.
-func (b *Bot) run(j *job) {
+func (b *Bot) run(j *request) {
 	e := j.entry("")
 	var claim *callClaim
 	plivoAsked := false
 	defer func() {
 		if r := recover(); r != nil {
-			e.outcome, e.err = outcomeFailed, fmt.Errorf("panic: %v", r)
+			e.outcome, e.err = outcome.Failed, fmt.Errorf("panic: %v", r)
 			if plivoAsked {
-				e.outcome = outcomeUnknown
+				e.outcome = outcome.Unknown
 			}
 			b.panicked(j, r, auditFields(e))
 			b.tell(j, panicText(plivoAsked))
@@ -234,17 +230,17 @@ func (b *Bot) run(j *job) {
 		b.audit(e)
 	}()
 
-	d := b.decide(j)
-	e.decide(d)
+	d := b.authorize(j)
+	e.addDecision(d)
 	if !d.Allowed {
-		e.outcome = outcomeRefused
+		e.outcome = outcome.Refused
 		b.tell(j, refusalText(d))
 		return
 	}
 	if dd, checked := b.mayTransferTo(j); checked {
-		e.decide(dd)
+		e.addDecision(dd)
 		if !dd.Allowed {
-			e.outcome = outcomeRefusedDestination
+			e.outcome = outcome.RefusedDestination
 			b.tell(j, b.destinationRefusalText(j, dd))
 			return
 		}
@@ -261,19 +257,19 @@ func (b *Bot) run(j *job) {
 	}
 	ts, err := b.announce(j, status)
 	if err != nil {
-		e.outcome, e.err = outcomeNotAnnounced, err
+		e.outcome, e.err = outcome.NotAnnounced, err
 		b.release(claim, e.outcome)
 		claim = nil
 		b.tell(j, announceFailedText(err, b.botUserID, j.channelID))
 		return
 	}
 
-	var o outcome
+	var o transferResult
 	if h, lost := claim.lost(); lost {
-		o = outcome{lostTo: &h}
+		o = transferResult{lostTo: &h}
 	} else {
 		plivoAsked = true
-		o = b.transfer(j)
+		o = b.askPlivo(j)
 	}
 	e.outcome, e.result, e.err = o.name(), o.result, o.err
 
@@ -291,20 +287,20 @@ func (b *Bot) run(j *job) {
 // panicked logs a panic that one request's goroutine recovered from, with
 // the request's fields and the stack, and counts it: the bot goes on with
 // every other request.
-func (b *Bot) panicked(j *job, r any, fields []zap.Field) {
+func (b *Bot) panicked(j *request, r any, fields []zap.Field) {
 	b.metrics.Panic()
 	b.log.Error("panic while handling a request; the request failed, the bot goes on",
 		append(fields, zap.Any("panic", r), zap.String("stack", string(debug.Stack())))...)
 }
 
 // mayTransferTo applies the directory's destination policy to j.
-func (b *Bot) mayTransferTo(j *job) (authz.Decision, bool) {
+func (b *Bot) mayTransferTo(j *request) (authz.Decision, bool) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	return b.authorizer.MayTransferTo(ctx, j.userID, j.dir, j.transfer.destination, j.transfer.to)
+	return b.authorizer.MayTransferTo(ctx, j.userID, j.dir, j.spec.destination, j.spec.to)
 }
 
-func (b *Bot) decide(j *job) authz.Decision {
+func (b *Bot) authorize(j *request) authz.Decision {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	return b.authorizer.Decide(ctx, j.userID, j.channelID)
@@ -312,31 +308,31 @@ func (b *Bot) decide(j *job) authz.Decision {
 
 // announce posts the message that opens the transfer's thread and returns
 // its timestamp.
-func (b *Bot) announce(j *job, status string) (string, error) {
+func (b *Bot) announce(j *request, status string) (string, error) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	text, blocks := announcement(j, status)
 	ts, err := b.api.PostMessage(ctx, slackapi.PriorityAnnounce, slackapi.Message{Channel: j.channelID, Text: text, Blocks: blocks})
 	if err != nil {
-		return "", fmt.Errorf("announce transfer: %w", err)
+		return "", fmt.Errorf("announce spec: %w", err)
 	}
 	return ts, nil
 }
 
 // transfer asks Plivo for the cold transfer, or in a dry run says what it
 // would have asked.
-func (b *Bot) transfer(j *job) outcome {
-	t := j.transfer
+func (b *Bot) askPlivo(j *request) transferResult {
+	t := j.spec
 	if b.cfg.DryRun {
-		return outcome{dryRun: fmt.Sprintf("cold_transfer to=%s trigger_source=%s role=%s",
+		return transferResult{dryRun: fmt.Sprintf("cold_transfer to=%s trigger_source=%s role=%s",
 			t.to.Format(b.cfg.NumberFormat), t.triggerSource.Format(b.cfg.NumberFormat), t.role)}
 	}
 	// The Plivo client bounds the call with its own timeout.
 	res, err := b.transferer.ColdTransfer(b.work, t.to, t.triggerSource, t.role)
-	return outcome{result: res, err: err}
+	return transferResult{result: res, err: err}
 }
 
-func (b *Bot) reply(j *job, ts, text string) error {
+func (b *Bot) reply(j *request, ts, text string) error {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	_, err := b.api.PostMessage(ctx, slackapi.PriorityReply, slackapi.Message{Channel: j.channelID, ThreadTS: ts, Text: text})
@@ -355,7 +351,7 @@ const markTimeout = 3 * time.Minute
 // markAnnouncement replaces the announcement's status line with the
 // outcome. The thread reply already holds the result, so a failure here is
 // logged, at error level with what the channel still shows.
-func (b *Bot) markAnnouncement(j *job, ts, status string) {
+func (b *Bot) markAnnouncement(j *request, ts, status string) {
 	ctx, cancel := context.WithTimeout(b.work, markTimeout)
 	defer cancel()
 	text, blocks := announcement(j, status)
@@ -368,7 +364,7 @@ func (b *Bot) markAnnouncement(j *job, ts, status string) {
 // tell sends the requester a message only they see, through the command's
 // response_url, which works even where the bot cannot post; when that fails
 // (it expires after 30 minutes), through chat.postEphemeral.
-func (b *Bot) tell(j *job, text string) {
+func (b *Bot) tell(j *request, text string) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	var errs []error

@@ -40,7 +40,7 @@ func (g *gatedStore) FirstSeen(ctx context.Context, key string, ttl time.Duratio
 	return g.Memory.FirstSeen(ctx, key, ttl)
 }
 
-// SPEC §7, §14: the ack comes first; the store is asked after it, in the
+// the ack comes first; the store is asked after it, in the
 // request's own goroutine.
 func TestAckDoesNotWaitOnTheStore(t *testing.T) {
 	gs := newGatedStore(t)

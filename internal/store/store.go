@@ -1,7 +1,7 @@
-// Package store holds what several replicas of the bot must agree on
-// (SPEC §14): the requests already taken (so a redelivery runs nothing
-// twice), the calls being transferred (one transfer per call, §13.2) and
-// how many transfers each requester started (§13.3).
+// Package store holds what several replicas of the bot must agree on: the
+// requests already taken (so a redelivery runs nothing twice), the calls
+// being transferred (one transfer per call) and how many transfers each
+// requester started.
 //
 // Memory is the single-replica store; Redis shares the state between
 // replicas; Fallback uses Redis while it answers and memory otherwise.
