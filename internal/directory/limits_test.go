@@ -140,7 +140,7 @@ func TestProblemsAreCapped(t *testing.T) {
 
 	w := newWatched(t, filepath.Join(t.TempDir(), "d.yaml"), fileWith("+14155550100"))
 	writeFile(t, w.path, "destinations:\n"+strings.Repeat("  - {name: list, to: '+14155550100'}\n", 25))
-	if err := w.src.Reload(); err == nil {
+	if err := w.src.reload("request"); err == nil {
 		t.Fatal("Reload took a bad file")
 	}
 	line := w.logs.FilterMessage("directory file refused; the previous directory stays in force").All()[0].ContextMap()
@@ -201,7 +201,7 @@ func TestNamedPipeIsRefusedWithoutBlocking(t *testing.T) {
 	}
 
 	var err error
-	within(t, "Reload of a named pipe", func() { err = w.src.Reload() })
+	within(t, "Reload of a named pipe", func() { err = w.src.reload("request") })
 	if err == nil || err.Error() != want {
 		t.Errorf("Reload = %v, want %q", err, want)
 	}

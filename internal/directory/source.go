@@ -63,15 +63,6 @@ func NewSource(path string, d *Directory, log *zap.Logger, opts ...Option) *Sour
 // and keep the snapshot it got to the end.
 func (s *Source) Current() *Directory { return s.cur.Load() }
 
-// Path returns the file the Source reads.
-func (s *Source) Path() string { return s.path }
-
-// Reload reads the file again and, when it is good, puts it in force. It
-// returns the problems of a refused file (an *Error), or nil. A Reload that
-// overlaps another and started first does not put its file in force over
-// the other's.
-func (s *Source) Reload() error { return s.reload("request") }
-
 // read reads the file, without a lock, and numbers the read.
 func (s *Source) read() (seq uint64, data []byte, err error) {
 	seq = s.reads.Add(1)

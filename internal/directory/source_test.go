@@ -224,7 +224,7 @@ func TestBadFileKeepsTheOld(t *testing.T) {
 func TestReloadReturnsTheProblems(t *testing.T) {
 	w := newWatched(t, filepath.Join(t.TempDir(), "d.yaml"), fileWith("+14155550100"))
 	writeFile(t, w.path, "destinations:\n  - name: list\n    to: '+14155550100'\n")
-	err := w.src.Reload()
+	err := w.src.reload("request")
 	derr, ok := errors.AsType[*Error](err)
 	if !ok || len(derr.Problems) != 1 || !strings.Contains(derr.Problems[0], `destinations[0] "list": name: "list" is a word /transfer uses`) {
 		t.Fatalf("Reload = %v", err)
@@ -233,7 +233,7 @@ func TestReloadReturnsTheProblems(t *testing.T) {
 		t.Error("OnReload(true) for a refused file")
 	}
 	writeFile(t, w.path, fileWith("+14155550133"))
-	if err := w.src.Reload(); err != nil || w.billing() != "+14155550133" {
+	if err := w.src.reload("request"); err != nil || w.billing() != "+14155550133" {
 		t.Errorf("Reload = %v, billing %s", err, w.billing())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
+	"github.com/coldtransfer/coldtransfer/internal/intake"
 	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
@@ -32,7 +33,7 @@ type auditLine struct {
 	path      outcome.Path
 	requester string
 	channel   string
-	spec      transferSpec
+	spec      intake.Spec
 	decision  *authz.Decision
 	outcome   outcome.Outcome
 	result    plivo.Result
@@ -82,11 +83,11 @@ func auditFields(e *auditLine) []zap.Field {
 		zap.String("requester", e.requester),
 		zap.String("channel", e.channel),
 		zap.String("path", string(e.path)),
-		zap.String("to", e.spec.to.String()),
-		zap.String("trigger_source", e.spec.triggerSource.String()),
-		zap.String("role", string(e.spec.role)),
-		zap.String("destination", e.spec.destination), // the directory name; "" when typed
-		zap.String("agent", e.spec.agent),             // the agent's Slack id; "" when typed
+		zap.String("to", e.spec.To.String()),
+		zap.String("trigger_source", e.spec.TriggerSource.String()),
+		zap.String("role", string(e.spec.Role)),
+		zap.String("destination", e.spec.Destination), // the directory name; "" when typed
+		zap.String("agent", e.spec.Agent),             // the agent's Slack id; "" when typed
 		zap.String("decision", decision),
 		zap.String("reason", reason),
 		zap.String("outcome", string(e.outcome)),

@@ -67,7 +67,7 @@ func (b *Bot) checkRateAndClaim(j *request, e *auditLine) (*callClaim, bool) {
 
 	c := &callClaim{
 		// One call, one key: two spellings of one address claim the same.
-		key:    "call:" + j.spec.triggerSource.Canonical(),
+		key:    "call:" + j.spec.TriggerSource.Canonical(),
 		holder: store.Holder{Token: rand.Text(), User: j.userID, Channel: j.channelID},
 	}
 	current, ok, err := b.store.Claim(ctx, c.key, c.holder, b.claimTTL())
@@ -95,8 +95,8 @@ func (b *Bot) checkRateAndClaim(j *request, e *auditLine) (*callClaim, bool) {
 		return nil, false
 	}
 	e.outcome = outcome.CallClaimed
-	e.refuse(fmt.Sprintf("call %s claimed by user %s in %s", j.spec.triggerSource, current.User, current.Channel))
-	b.tell(j, callClaimedText(current, j.spec.triggerSource.String()))
+	e.refuse(fmt.Sprintf("call %s claimed by user %s in %s", j.spec.TriggerSource, current.User, current.Channel))
+	b.tell(j, callClaimedText(current, j.spec.TriggerSource.String()))
 	return nil, false
 }
 

@@ -27,6 +27,10 @@ const usageText = "*Cold-transfer a live call*\n" +
 	"The agent on the call hands it to `<to>` and leaves. Phone numbers in international form " +
 	"(+ and the country code); SIP addresses as `sip:user@host`. The role (default agent) is how `<to>` joins the call."
 
+// noDestinationsText: the requester may neither pick nor type a
+// destination, so no form opens.
+const noDestinationsText = ":no_entry: There is no destination in the floor directory you may send calls to, and you may not type numbers, so there is no form to open. Ask the bot's operator."
+
 // channelBusyText answers a transfer in a channel whose messages Slack is
 // holding back, with that channel's share of the bot already waiting.
 const channelBusyText = ":hourglass: Slack is holding back the bot's messages in this channel right now, and other transfers here are waiting their turn, so this one was not started: nothing was sent. Try again in a minute, or use another channel."
@@ -156,23 +160,23 @@ func announcement(j *request, status string) (string, []slack.Block) {
 	t := j.spec
 	// From the directory: the agent by mention, the destination by label,
 	// each with the endpoint sent to Plivo.
-	agent, agentText := code(t.triggerSource.String()), esc(t.triggerSource.String())
-	if t.agent != "" {
-		agent = fmt.Sprintf("<@%s> · %s", t.agent, agent)
-		agentText = fmt.Sprintf("<@%s> (%s)", t.agent, agentText)
+	agent, agentText := code(t.TriggerSource.String()), esc(t.TriggerSource.String())
+	if t.Agent != "" {
+		agent = fmt.Sprintf("<@%s> · %s", t.Agent, agent)
+		agentText = fmt.Sprintf("<@%s> (%s)", t.Agent, agentText)
 	}
-	dest, destText := code(t.to.String()), esc(t.to.String())
-	if t.destination != "" {
-		dest = fmt.Sprintf("%s · %s", esc(t.label), dest)
-		destText = fmt.Sprintf("%s (%s)", esc(t.label), destText)
+	dest, destText := code(t.To.String()), esc(t.To.String())
+	if t.Destination != "" {
+		dest = fmt.Sprintf("%s · %s", esc(t.Label), dest)
+		destText = fmt.Sprintf("%s (%s)", esc(t.Label), destText)
 	}
 	text := fmt.Sprintf("Cold transfer requested by <@%s>: agent %s hands the call to %s (joins as %s).",
-		j.userID, agentText, destText, t.role)
+		j.userID, agentText, destText, t.Role)
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":twisted_rightwards_arrows: *Cold transfer* requested by <@%s> with %s", j.userID, via)), []*slack.TextBlockObject{
 			mrkdwn("*Agent on the call*\n" + agent),
 			mrkdwn("*Transfer to*\n" + dest),
-			mrkdwn("*Joins as*\n" + string(t.role)),
+			mrkdwn("*Joins as*\n" + string(t.Role)),
 		}, nil),
 		slack.NewContextBlock("", mrkdwn(status)),
 	}

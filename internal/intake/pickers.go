@@ -1,16 +1,13 @@
-package slackbot
+package intake
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
@@ -36,34 +33,26 @@ const (
 	// labels or escaped characters can never push an ack over.
 	maxSuggestions     = 100
 	maxSuggestionBytes = 15_000
-	// formTimeout bounds the group lookups before the form opens: the
-	// trigger id it opens with lives 3 s. A group not confirmed in time
-	// hides its destinations (fail closed).
-	formTimeout = 2 * time.Second
 	// maxOptionText is Slack's limit on an option's text and description.
 	maxOptionText = 75
 )
 
-// errNoDestinations: the requester may neither pick nor type a destination.
-var errNoDestinations = errors.New("no destination this requester may use")
+// ErrNoDestinations: the requester may neither pick nor type a destination.
+var ErrNoDestinations = errors.New("no destination this requester may use")
 
-const noDestinationsText = ":no_entry: There is no destination in the floor directory you may send calls to, and you may not type numbers, so there is no form to open. Ask the bot's operator."
-
-// modalFor returns the form for j's requester: without a directory exactly
-// as before; with one, pickers of what this requester may use.
-func (b *Bot) modalFor(ctx context.Context, j *request) (slack.ModalViewRequest, error) {
-	origin := modalOrigin{ChannelID: j.channelID, ResponseURL: j.responseURL}
-	if j.dir == nil {
+// Form returns the form opened from origin: without a directory (dir nil)
+// plain text inputs; with one, pickers of usable (the destinations the
+// requester may use, at the indexes idx of dir.Destinations()), and a
+// typed destination when mayType. ErrNoDestinations: there is nothing the
+// requester may send a call to.
+func Form(origin Origin, dir *directory.Directory, usable []directory.Destination, idx []int, mayType bool) (slack.ModalViewRequest, error) {
+	if dir == nil {
 		return transferModal(origin)
 	}
-	ctx, cancel := context.WithTimeout(ctx, formTimeout)
-	defer cancel()
-	usable, idx := b.authorizer.UsableDestinations(ctx, j.userID, j.dir)
-	mayType := b.authorizer.MayType(ctx, j.userID, j.dir.Typed()).Allowed
 	if len(usable) == 0 && !mayType {
-		return slack.ModalViewRequest{}, errNoDestinations
+		return slack.ModalViewRequest{}, ErrNoDestinations
 	}
-	origin.Version, origin.Pick, origin.Typed = j.dir.Version(), len(usable) > 0, mayType
+	origin.Version, origin.Pick, origin.Typed = dir.Version(), len(usable) > 0, mayType
 
 	agent := slack.NewInputBlock(blockAgent, plainText("Agent on the call"),
 		plainText("The agent who hands the call over and leaves it, from the floor directory."),
@@ -81,14 +70,14 @@ func (b *Bot) modalFor(ctx context.Context, j *request) (slack.ModalViewRequest,
 			for i, d := range usable {
 				opts[i] = slack.NewOptionBlockObject(d.Name, plainText(d.Label), plainText(clip(d.To.String(), maxOptionText)))
 			}
-			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose a destination"), blockTo, opts...)
+			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose a destination"), BlockTo, opts...)
 		} else {
-			el = slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plainText("Search the destinations"), blockTo)
+			el = slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plainText("Search the destinations"), BlockTo)
 			zero := 0
 			el.MinQueryLength = &zero
-			origin.Usable = encodeBits(idx, len(j.dir.Destinations()))
+			origin.Usable = encodeBits(idx, len(dir.Destinations()))
 		}
-		to := slack.NewInputBlock(blockTo, plainText("Transfer to"), plainText("Who takes the call."), el)
+		to := slack.NewInputBlock(BlockTo, plainText("Transfer to"), plainText("Who takes the call."), el)
 		to.Optional = mayType
 		blocks = append(blocks, to)
 	}
@@ -114,31 +103,31 @@ func (b *Bot) modalFor(ctx context.Context, j *request) (slack.ModalViewRequest,
 // parseDirectorySubmission reads a submitted form with pickers: exactly
 // one of to/to_typed, exactly one of agent/trigger_source, each error
 // under the block concerned.
-func parseDirectorySubmission(origin modalOrigin, value func(block string) slack.BlockAction, dir *directory.Directory) (transferSpec, map[string]string) {
+func parseDirectorySubmission(origin Origin, value func(block string) slack.BlockAction, dir *directory.Directory) (Spec, map[string]string) {
 	if dir == nil {
-		return transferSpec{}, map[string]string{blockAgent: outOfDateText}
+		return Spec{}, map[string]string{blockAgent: outOfDateText}
 	}
 	errs := map[string]string{}
-	t := transferSpec{role: plivo.RoleAgent}
-	name := value(blockTo).SelectedOption.Value
+	t := Spec{Role: plivo.RoleAgent}
+	name := value(BlockTo).SelectedOption.Value
 	typed := strings.TrimSpace(value(blockToTyped).Value)
-	toBlock := blockTo // where an error about the destination goes
+	toBlock := BlockTo // where an error about the destination goes
 	switch {
 	case name != "" && typed != "":
 		errs[blockToTyped] = "Pick a destination above or type one here, not both."
 	case name == "" && typed == "" && !origin.Pick:
 		errs[blockToTyped] = "Give the number or SIP address to transfer the call to."
 	case name == "" && typed == "" && origin.Typed:
-		errs[blockTo] = "Pick a destination, or type a number or SIP address below."
+		errs[BlockTo] = "Pick a destination, or type a number or SIP address below."
 	case name == "" && typed == "":
-		errs[blockTo] = "Pick a destination."
+		errs[BlockTo] = "Pick a destination."
 	case name != "":
 		d, ok := dir.Destination(name)
 		if !ok {
-			errs[blockTo] = fmt.Sprintf("%q is no longer in the floor directory: pick another destination.", name)
+			errs[BlockTo] = fmt.Sprintf("%q is no longer in the floor directory: pick another destination.", name)
 			break
 		}
-		t.to, t.role, t.destination, t.label = d.To, d.Role, d.Name, d.Label
+		t.To, t.Role, t.Destination, t.Label = d.To, d.Role, d.Name, d.Label
 	default:
 		toBlock = blockToTyped
 		ep, err := plivo.ParseEndpoint(typed)
@@ -146,7 +135,7 @@ func parseDirectorySubmission(origin modalOrigin, value func(block string) slack
 			errs[blockToTyped] = capitalize(err.Error()) + "."
 			break
 		}
-		t.to = ep
+		t.To = ep
 	}
 
 	agentID := value(blockAgent).SelectedUser
@@ -162,68 +151,51 @@ func parseDirectorySubmission(origin modalOrigin, value func(block string) slack
 			errs[blockAgent] = "This person has no agent entry in the floor directory: type the number or SIP address they are on below."
 			break
 		}
-		t.triggerSource, t.agent = a.Endpoint, a.Slack
+		t.TriggerSource, t.Agent = a.Endpoint, a.Slack
 	default:
 		ep, err := plivo.ParseEndpoint(typedAgent)
 		if err != nil {
 			errs[blockTriggerSource] = capitalize(err.Error()) + "."
 			break
 		}
-		t.triggerSource = ep
+		t.TriggerSource = ep
 	}
 
-	if len(errs) == 0 && t.to.Canonical() == t.triggerSource.Canonical() {
-		errs[toBlock] = fmt.Sprintf("%s is also the agent on the call: transfer the call to someone else.", t.to)
+	if len(errs) == 0 && t.To.Canonical() == t.TriggerSource.Canonical() {
+		errs[toBlock] = fmt.Sprintf("%s is also the agent on the call: transfer the call to someone else.", t.To)
 	}
 	if v := value(blockRole).SelectedOption.Value; v != "" {
 		r, err := plivo.ParseRole(v)
 		if err != nil {
 			errs[blockRole] = "Choose agent or customer, or leave it empty."
 		}
-		t.role = r
+		t.Role = r
 	}
 	if len(errs) > 0 {
-		return transferSpec{}, errs
+		return Spec{}, errs
 	}
 	return t, nil
 }
 
-// optionsAck is the answer to a block_suggestion; Slack wants the options
-// key even when there is none.
-type optionsAck struct {
-	Options []*slack.OptionBlockObject `json:"options"`
+// UsableFromOrigin tells which destinations of dir the requester of the
+// form from origin may use, from the bits the form carries, when it was
+// made from the same directory; ok is false otherwise, and the caller asks
+// the Authorizer.
+func UsableFromOrigin(dir *directory.Directory, origin Origin) (usable func(int, directory.Destination) bool, ok bool) {
+	if origin.Version != dir.Version() {
+		return nil, false
+	}
+	bits, ok := decodeBits(origin.Usable, len(dir.Destinations()))
+	if !ok {
+		return nil, false
+	}
+	return func(i int, _ directory.Destination) bool { return bits[i/8]&(1<<(i%8)) != 0 }, true
 }
 
-// onBlockSuggestion answers the destination picker's search, in the ack:
-// the destinations this requester may use whose name or label contains
-// the typed text, in any case, in file order, bounded in count and bytes.
-func (b *Bot) onBlockSuggestion(evt socketmode.Event, cb slack.InteractionCallback) {
-	opts := []*slack.OptionBlockObject{}
-	if dir := b.cfg.Directory(); dir != nil && cb.ActionID == blockTo {
-		var origin modalOrigin
-		_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &origin)
-		opts = suggestions(dir, cb.Value, b.usableFilter(dir, origin, cb.User.ID))
-	}
-	b.ack(evt.Request, optionsAck{Options: opts})
-}
-
-// usableFilter tells which destinations of dir userID may use: from the
-// bits the form carries when it was made from the same directory, else
-// from what the Authorizer knows without asking Slack (an unconfirmed
-// group hides its destinations).
-func (b *Bot) usableFilter(dir *directory.Directory, origin modalOrigin, userID string) func(int, directory.Destination) bool {
-	if origin.Version == dir.Version() {
-		if bits, ok := decodeBits(origin.Usable, len(dir.Destinations())); ok {
-			return func(i int, _ directory.Destination) bool { return bits[i/8]&(1<<(i%8)) != 0 }
-		}
-	}
-	cached := b.authorizer.CacheOnly()
-	return func(_ int, d directory.Destination) bool {
-		return len(d.Who) == 0 || cached.MayUseDestination(context.Background(), userID, d).Allowed
-	}
-}
-
-func suggestions(dir *directory.Directory, query string, usable func(int, directory.Destination) bool) []*slack.OptionBlockObject {
+// Suggestions answers the destination picker's search: the destinations
+// usable says the requester may use whose name or label contains query, in
+// any case, in file order, bounded in count and bytes for an ack.
+func Suggestions(dir *directory.Directory, query string, usable func(int, directory.Destination) bool) []*slack.OptionBlockObject {
 	q := strings.ToLower(strings.TrimSpace(query))
 	opts := []*slack.OptionBlockObject{}
 	size := 0

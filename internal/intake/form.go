@@ -1,4 +1,4 @@
-package slackbot
+package intake
 
 import (
 	"encoding/json"
@@ -12,18 +12,18 @@ import (
 
 // The modal's ids. Each input block's id is also its action id.
 const (
-	modalCallbackID    = "cold_transfer"
+	CallbackID         = "cold_transfer"
 	blockTriggerSource = "trigger_source"
-	blockTo            = "to"
+	BlockTo            = "to"
 	blockRole          = "role"
 
 	// maxPrivateMetadata is Slack's limit on a view's private_metadata.
 	maxPrivateMetadata = 3000
 )
 
-// modalOrigin is what a submission needs to know about where the form was
+// Origin is what a submission needs to know about where the form was
 // opened; it travels in the view's private_metadata.
-type modalOrigin struct {
+type Origin struct {
 	ChannelID   string `json:"c"`
 	ResponseURL string `json:"r"`
 
@@ -40,7 +40,7 @@ type modalOrigin struct {
 var modalBlocks = slack.Blocks{BlockSet: []slack.Block{
 	textInput(blockTriggerSource, "Agent on the call (phone or SIP)", "+1 415 222 3333",
 		"The member who hands the call over and leaves it. International form with + and country code, or sip:user@host."),
-	textInput(blockTo, "Transfer to (phone or SIP)", "+1 415 222 5555",
+	textInput(BlockTo, "Transfer to (phone or SIP)", "+1 415 222 5555",
 		"Who takes the call. International form with + and country code, or sip:user@host."),
 	slack.NewInputBlock(blockRole, plainText("Joins the call as"), nil,
 		&slack.RadioButtonsBlockElement{
@@ -67,12 +67,12 @@ func plainText(s string) *slack.TextBlockObject {
 }
 
 // transferModal returns the form opened by a bare /transfer.
-func transferModal(origin modalOrigin) (slack.ModalViewRequest, error) {
+func transferModal(origin Origin) (slack.ModalViewRequest, error) {
 	return modalView(origin, modalBlocks)
 }
 
 // modalView is the form with blocks, carrying origin.
-func modalView(origin modalOrigin, blocks slack.Blocks) (slack.ModalViewRequest, error) {
+func modalView(origin Origin, blocks slack.Blocks) (slack.ModalViewRequest, error) {
 	meta, err := json.Marshal(origin)
 	if err != nil {
 		return slack.ModalViewRequest{}, fmt.Errorf("encode private_metadata: %w", err)
@@ -82,7 +82,7 @@ func modalView(origin modalOrigin, blocks slack.Blocks) (slack.ModalViewRequest,
 	}
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		CallbackID:      modalCallbackID,
+		CallbackID:      CallbackID,
 		Title:           plainText("Cold transfer"),
 		Submit:          plainText("Transfer"),
 		Close:           plainText("Cancel"),
@@ -91,13 +91,13 @@ func modalView(origin modalOrigin, blocks slack.Blocks) (slack.ModalViewRequest,
 	}, nil
 }
 
-// parseSubmission reads a submitted form; a form with pickers is read
+// ParseSubmission reads a submitted form; a form with pickers is read
 // against the floor directory dir. On invalid input it returns the
 // messages to show under each field, keyed by input block id.
-func parseSubmission(view slack.View, dir *directory.Directory) (modalOrigin, transferSpec, map[string]string) {
-	var origin modalOrigin
+func ParseSubmission(view slack.View, dir *directory.Directory) (Origin, Spec, map[string]string) {
+	var origin Origin
 	if err := json.Unmarshal([]byte(view.PrivateMetadata), &origin); err != nil || origin.ChannelID == "" {
-		return origin, transferSpec{}, map[string]string{blockTo: outOfDateText}
+		return origin, Spec{}, map[string]string{BlockTo: outOfDateText}
 	}
 	value := func(block string) slack.BlockAction {
 		if view.State == nil {
@@ -115,14 +115,14 @@ func parseSubmission(view slack.View, dir *directory.Directory) (modalOrigin, tr
 	if err != nil {
 		fieldErrs[blockRole] = "Choose agent or customer."
 	}
-	to, triggerSource, err := plivo.ParseTransfer(value(blockTo).Value, value(blockTriggerSource).Value)
+	to, triggerSource, err := plivo.ParseTransfer(value(BlockTo).Value, value(blockTriggerSource).Value)
 	for field, msg := range fieldMessages(err) {
 		fieldErrs[field] = capitalize(msg) + "."
 	}
 	if len(fieldErrs) > 0 {
-		return origin, transferSpec{}, fieldErrs
+		return origin, Spec{}, fieldErrs
 	}
-	return origin, transferSpec{to: to, triggerSource: triggerSource, role: role}, nil
+	return origin, Spec{To: to, TriggerSource: triggerSource, Role: role}, nil
 }
 
 const outOfDateText = "This form is out of date: close it and type /transfer again."

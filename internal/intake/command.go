@@ -1,4 +1,4 @@
-package slackbot
+package intake
 
 import (
 	"errors"
@@ -8,54 +8,54 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
-// commandKind is what the text after /transfer asks for.
-type commandKind int
+// Kind is what the text after /transfer asks for.
+type Kind int
 
 const (
-	commandModal    commandKind = iota // empty: open the form
-	commandHelp                        // "help"
-	commandTransfer                    // "<to> from <trigger_source> [as agent|customer]"
-	commandInvalid                     // anything else
-	commandList                        // "list": the destinations this requester may use
+	KindForm     Kind = iota // empty: open the form
+	KindHelp                 // "help"
+	KindTransfer             // "<to> from <trigger_source> [as agent|customer]"
+	KindInvalid              // anything else
+	KindList                 // "list": the destinations this requester may use
 )
 
-// parsedCommand is the text of one /transfer, parsed: what the requester
+// Command is the text of one /transfer, parsed: what the requester
 // asked for.
-type parsedCommand struct {
-	kind     commandKind
-	spec     transferSpec // for commandTransfer
-	problems []string     // for commandInvalid: what is wrong, one sentence each
+type Command struct {
+	Kind     Kind
+	Spec     Spec     // for KindTransfer
+	Problems []string // for KindInvalid: what is wrong, one sentence each
 }
 
-// transferSpec is what one transfer moves: the call of triggerSource to
-// to, as role, and where in the floor directory the endpoints came from.
-type transferSpec struct {
-	to            plivo.Endpoint
-	triggerSource plivo.Endpoint
-	role          plivo.Role
-	destination   string // the directory name to came from; "" when typed
-	label         string // that destination's label
-	agent         string // the Slack user id triggerSource came from; "" when typed
+// Spec is what one transfer moves: the call of TriggerSource to To, as
+// Role, and where in the floor directory the endpoints came from.
+type Spec struct {
+	To            plivo.Endpoint
+	TriggerSource plivo.Endpoint
+	Role          plivo.Role
+	Destination   string // the directory name To came from; "" when typed
+	Label         string // that destination's label
+	Agent         string // the Slack user id TriggerSource came from; "" when typed
 }
 
 // slackUnescaper undoes the escaping Slack applies to &, < and > in the text
 // of a slash command; links (<tel:…|…>) use real angle brackets and survive.
 var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
-// parseCommand parses the text typed after /transfer by requester, with
+// ParseCommand parses the text typed after /transfer by requester, with
 // the floor directory dir (nil for none) for names, mentions and "me". The
 // text is split on the keywords "from" and "as" (any case), so numbers may
 // contain spaces.
-func parseCommand(text string, dir *directory.Directory, requester string) parsedCommand {
+func ParseCommand(text string, dir *directory.Directory, requester string) Command {
 	fields := strings.Fields(slackUnescaper.Replace(text))
 	if len(fields) == 0 {
-		return parsedCommand{kind: commandModal}
+		return Command{Kind: KindForm}
 	}
 	if len(fields) == 1 && strings.EqualFold(fields[0], "help") {
-		return parsedCommand{kind: commandHelp}
+		return Command{Kind: KindHelp}
 	}
 	if len(fields) == 1 && strings.EqualFold(fields[0], "list") {
-		return parsedCommand{kind: commandList}
+		return Command{Kind: KindList}
 	}
 
 	from, as := -1, -1
@@ -73,7 +73,7 @@ func parseCommand(text string, dir *directory.Directory, requester string) parse
 		}
 	}
 	if len(problems) > 0 {
-		return parsedCommand{kind: commandInvalid, problems: problems}
+		return Command{Kind: KindInvalid, Problems: problems}
 	}
 	if from < 0 {
 		return invalid("`from` is missing: write who to transfer to, then `from`, then the agent on the call.")
@@ -101,16 +101,16 @@ func parseCommand(text string, dir *directory.Directory, requester string) parse
 		}
 	}
 	if len(problems) > 0 {
-		return parsedCommand{kind: commandInvalid, problems: problems}
+		return Command{Kind: KindInvalid, Problems: problems}
 	}
 	if role != "" {
-		t.role = role // an explicit role wins over the destination's
+		t.Role = role // an explicit role wins over the destination's
 	}
-	return parsedCommand{kind: commandTransfer, spec: t}
+	return Command{Kind: KindTransfer, Spec: t}
 }
 
-func invalid(problem string) parsedCommand {
-	return parsedCommand{kind: commandInvalid, problems: []string{problem}}
+func invalid(problem string) Command {
+	return Command{Kind: KindInvalid, Problems: []string{problem}}
 }
 
 // commandFieldNames names the fields of a transfer the way the one-line
@@ -125,7 +125,7 @@ var commandFieldNames = []struct{ field, name string }{
 func fieldMessages(err error) map[string]string {
 	msgs := map[string]string{}
 	for _, e := range unjoin(err) {
-		field := blockTo
+		field := BlockTo
 		if fe, ok := errors.AsType[*plivo.FieldError](e); ok {
 			field, e = fe.Field, fe.Err
 		}

@@ -5,18 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 	"go.uber.org/zap"
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/intake"
 	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 )
+
+// The transfer pipeline: authorise, claim, announce, ask Plivo, reply and
+// mark, release, and one audit line, whatever happens.
 
 // request is one request being worked on, after its ack: who asked, where,
 // how, for what, and the floor directory it found.
@@ -25,7 +26,7 @@ type request struct {
 	userID      string
 	channelID   string
 	responseURL string // where to tell the requester things only they see
-	spec        transferSpec
+	spec        intake.Spec
 	received    time.Time
 	dir         *directory.Directory // the floor directory as the request found it; nil for none
 }
@@ -36,175 +37,9 @@ func (j *request) entry(o outcome.Outcome) *auditLine {
 		spec: j.spec, outcome: o}
 }
 
-// ephemeral is a slash command ack's payload: a message only the requester
-// sees, answered with no Web API call at all.
-type ephemeral struct {
-	ResponseType string `json:"response_type"`
-	Text         string `json:"text"`
-}
-
-func ephemeralAck(text string) ephemeral { return ephemeral{ResponseType: "ephemeral", Text: text} }
-
-// onSlashCommand answers /transfer. Help and invalid input are answered in
-// the ack itself; anything that runs is acked first and done in its own
-// goroutine, which begins by checking, in the shared store, that the
-// request is not a redelivery.
-func (b *Bot) onSlashCommand(evt socketmode.Event) {
-	cmd, _ := evt.Data.(slack.SlashCommand)
-	now := time.Now()
-	dir := b.cfg.Directory()
-	parsed := parseCommand(cmd.Text, dir, cmd.UserID)
-
-	j := &request{path: outcome.Command, userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL,
-		spec: parsed.spec, received: now, dir: dir}
-	switch parsed.kind {
-	case commandHelp:
-		b.ack(evt.Request, ephemeralAck(usage(dir)))
-		return
-	case commandList:
-		if text, ok := b.listNow(j); ok {
-			b.ack(evt.Request, ephemeralAck(text))
-			return
-		}
-	case commandInvalid:
-		b.ack(evt.Request, ephemeralAck(invalidText(parsed.problems, dir)))
-		e := j.entry(outcome.Invalid)
-		e.problem = strings.Join(parsed.problems, " ")
-		if ok, _ := b.tryStart(""); !ok {
-			b.audit(e) // no room to check for a redelivery: a second line at worst
-			return
-		}
-		go func() {
-			defer b.finish("")
-			if b.firstTime(evt.Request, "trigger", cmd.TriggerID) {
-				b.audit(e)
-			}
-		}()
-		return
-	case commandModal:
-		j.path = outcome.Modal
-	}
-
-	posts := ""
-	if parsed.kind == commandTransfer {
-		posts = j.channelID
-	}
-	if ok, busy := b.tryStart(posts); !ok {
-		// A list transfers nothing: no audit line.
-		b.busy(evt.Request, j, "trigger", cmd.TriggerID, busy, parsed.kind != commandList)
-		return
-	}
-	b.ackThenRun(evt.Request, j, posts, func() {
-		if parsed.kind == commandModal {
-			// The trigger id lives 3 s: the redelivery check must not delay
-			// the form, so it runs beside it.
-			b.openModal(j, cmd.TriggerID, func() bool { return b.firstTime(evt.Request, "trigger", cmd.TriggerID) })
-			return
-		}
-		if !b.firstTime(evt.Request, "trigger", cmd.TriggerID) {
-			return
-		}
-		if parsed.kind == commandList {
-			b.list(j)
-			return
-		}
-		b.run(j)
-	})
-}
-
-// onInteraction answers form submissions. Invalid input is answered in the
-// ack, under the fields; a valid submission closes the form and runs, unless
-// the store knows the view (or the envelope) already: a second submission of
-// the same form, through any replica, closes it and runs nothing.
-func (b *Bot) onInteraction(evt socketmode.Event) {
-	cb, _ := evt.Data.(slack.InteractionCallback)
-	if cb.Type == slack.InteractionTypeBlockSuggestion && cb.View.CallbackID == modalCallbackID {
-		b.onBlockSuggestion(evt, cb)
-		return
-	}
-	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != modalCallbackID {
-		b.ack(evt.Request, nil)
-		return
-	}
-	now := time.Now()
-	dir := b.cfg.Directory()
-	origin, t, fieldErrs := parseSubmission(cb.View, dir)
-	if fieldErrs != nil {
-		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(fieldErrs))
-		b.log.Debug("form input refused", zap.String("requester", cb.User.ID), zap.Any("errors", fieldErrs))
-		return
-	}
-	j := &request{path: outcome.Modal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
-		spec: t, received: now, dir: dir}
-	if ok, busy := b.tryStart(j.channelID); !ok {
-		// The form stays open, so pressing Transfer again is the retry; a
-		// twin submission that runs has closed it, and Slack drops this.
-		b.ack(evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTo: busy}))
-		b.audit(j.entry(outcome.Busy))
-		return
-	}
-	b.ackThenRun(evt.Request, j, j.channelID, func() {
-		if b.firstTime(evt.Request, "view", cb.View.ID) {
-			b.run(j)
-		}
-	})
-}
-
 // slackCtx bounds one Web API call of an in-flight request.
 func (b *Bot) slackCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(b.work, b.cfg.SlackTimeout)
-}
-
-// formBudget is how long after its envelope a form waits for what it
-// needs (a group lookup, the pickers' who lists) before it opens with what
-// is known: Slack's trigger id expires 3 s after the command.
-const formBudget = 1500 * time.Millisecond
-
-// openModal authorises the requester, then opens the form, within
-// formBudget of the command. A requester refused on what is known (ids,
-// channel, groups already looked up) gets no form; one whose decision
-// still waits on Slack gets the form, and the decision is made again on
-// submission. first is the redelivery check, which runs beside: a
-// redelivered command changes nothing (its trigger id is spent) and is
-// told nothing.
-func (b *Bot) openModal(j *request, triggerID string, first func() bool) {
-	isFirst := make(chan bool, 1)
-	go func() { isFirst <- first() }()
-
-	ctx, cancel := context.WithDeadline(b.work, j.received.Add(formBudget))
-	defer cancel()
-	d := b.authorizer.Decide(ctx, j.userID, j.channelID)
-	if !d.Allowed && (d.Denial != authz.DeniedLookup || ctx.Err() == nil) {
-		if <-isFirst {
-			e := j.entry(outcome.Refused)
-			e.decision = &d
-			b.audit(e)
-			b.tell(j, refusalText(d))
-		}
-		return
-	}
-	view, err := b.modalFor(ctx, j)
-	if errors.Is(err, errNoDestinations) {
-		if <-isFirst {
-			b.tell(j, noDestinationsText)
-		}
-		return
-	}
-	if err == nil {
-		octx, ocancel := b.slackCtx()
-		err = b.api.OpenView(octx, triggerID, view)
-		ocancel()
-	}
-	if !<-isFirst {
-		return
-	}
-	if err != nil {
-		b.log.Warn("form not opened", zap.String("requester", j.userID), zap.String("channel", j.channelID), zap.Error(err))
-		b.tell(j, modalFailedText(err))
-		return
-	}
-	b.log.Debug("form opened", zap.String("requester", j.userID), zap.String("channel", j.channelID),
-		zap.Bool("decided", d.Allowed))
 }
 
 // run carries out a spec: authorise, announce in the channel,
@@ -297,7 +132,7 @@ func (b *Bot) panicked(j *request, r any, fields []zap.Field) {
 func (b *Bot) mayTransferTo(j *request) (authz.Decision, bool) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	return b.authorizer.MayTransferTo(ctx, j.userID, j.dir, j.spec.destination, j.spec.to)
+	return b.authorizer.MayTransferTo(ctx, j.userID, j.dir, j.spec.Destination, j.spec.To)
 }
 
 func (b *Bot) authorize(j *request) authz.Decision {
@@ -325,10 +160,10 @@ func (b *Bot) askPlivo(j *request) transferResult {
 	t := j.spec
 	if b.cfg.DryRun {
 		return transferResult{dryRun: fmt.Sprintf("cold_transfer to=%s trigger_source=%s role=%s",
-			t.to.Format(b.cfg.NumberFormat), t.triggerSource.Format(b.cfg.NumberFormat), t.role)}
+			t.To.Format(b.cfg.NumberFormat), t.TriggerSource.Format(b.cfg.NumberFormat), t.Role)}
 	}
 	// The Plivo client bounds the call with its own timeout.
-	res, err := b.transferer.ColdTransfer(b.work, t.to, t.triggerSource, t.role)
+	res, err := b.transferer.ColdTransfer(b.work, t.To, t.TriggerSource, t.Role)
 	return transferResult{result: res, err: err}
 }
 
