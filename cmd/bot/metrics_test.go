@@ -95,11 +95,11 @@ func TestRunServesMetrics(t *testing.T) {
 
 	body := scrape(t, ctx, "http://"+addr+"/metrics")
 	for _, want := range []string{
-		`coldtransfer_requests_total{outcome="transferred",path="command"} 1`,
-		`coldtransfer_requests_total{outcome="refused",path="command"} 1`,
-		`coldtransfer_requests_total{outcome="unknown",path="command"} 1`,
-		`coldtransfer_plivo_request_duration_seconds_count{result="201"} 1`,
-		`coldtransfer_plivo_request_duration_seconds_count{result="500"} 1`,
+		`coldtransfer_requests_total{action="cold_transfer",outcome="transferred",path="command"} 1`,
+		`coldtransfer_requests_total{action="cold_transfer",outcome="refused",path="command"} 1`,
+		`coldtransfer_requests_total{action="cold_transfer",outcome="unknown",path="command"} 1`,
+		`coldtransfer_plivo_request_duration_seconds_count{action="cold_transfer",result="201"} 1`,
+		`coldtransfer_plivo_request_duration_seconds_count{action="cold_transfer",result="500"} 1`,
 		`coldtransfer_slack_api_requests_total{method="chat.postMessage",result="ok"} 4`,
 		`coldtransfer_slack_api_requests_total{method="response_url",result="ok"} 1`,
 		`coldtransfer_ack_duration_seconds_count 3`,

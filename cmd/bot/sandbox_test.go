@@ -47,7 +47,7 @@ func TestSandbox(t *testing.T) {
 			name:   "a transfer and its audit line",
 			script: []string{typedTransfer, "audit"},
 			want: append(append([]string{"> " + typedTransfer}, transferred...),
-				"> audit", "audit      level=info msg=transfer requester=U0SUPER channel=C0FLOOR path=command to=+14155550100",
+				"> audit", "audit      level=info msg=transfer requester=U0SUPER channel=C0FLOOR path=command", "action=cold_transfer to=+14155550100",
 				"outcome=transferred"),
 		},
 		{

@@ -348,3 +348,11 @@ func TestRateLimitString(t *testing.T) {
 		}
 	}
 }
+
+func (s *fakeStore) Remember(context.Context, string, store.Recent, int, time.Duration) error {
+	return errors.New("fakeStore: Remember not implemented")
+}
+
+func (s *fakeStore) Recent(context.Context, string, int) ([]store.Recent, error) {
+	return nil, errors.New("fakeStore: Recent not implemented")
+}

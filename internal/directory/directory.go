@@ -22,6 +22,9 @@ type Destination struct {
 	To    plivo.Endpoint // the endpoint sent to Plivo
 	Role  plivo.Role     // the role To joins with, unless the request says otherwise
 	Who   []string       // user (U…/W…) and group (S…) ids that may use it; empty: anyone allowed to transfer
+	// NoWarm is `warm: false`: calls come here by cold transfer only (the
+	// destination cannot take an agent's private word first).
+	NoWarm bool
 }
 
 // Agent is a person who is on calls, known by Slack user id.

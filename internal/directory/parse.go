@@ -320,7 +320,7 @@ func (p *parser) destinations(d *Directory, seq *yaml.Node) {
 			p.add(where, n, "must be a mapping with name, label, to, role and who")
 			continue
 		}
-		f := p.fieldsOf(n, "name", "label", "to", "role", "who")
+		f := p.fieldsOf(n, "name", "label", "to", "role", "who", "warm")
 		name, hasName := p.scalar(f.values["name"])
 		if hasName {
 			where += " " + echo(name)
@@ -394,6 +394,15 @@ func (p *parser) destinations(d *Directory, seq *yaml.Node) {
 		who, whoOK := p.ids(where, "who", f.values["who"])
 		ok = ok && whoOK
 		dest.Who = who
+
+		if w := f.values["warm"]; w != nil && !isNull(w) {
+			var warm bool
+			if w.Kind != yaml.ScalarNode || w.Tag != "!!bool" || w.Decode(&warm) != nil {
+				ok = false
+				p.add(where, w, "warm: must be true or false, not %s", echo(w.Value))
+			}
+			dest.NoWarm = !warm
+		}
 
 		if ok {
 			d.byName[dest.Name] = len(d.destinations)

@@ -143,7 +143,7 @@ func TestParseRefusals(t *testing.T) {
 		{"who not a list", "destinations:\n  - {name: billing, to: '+14155550100', who: S0LEADS}\n",
 			[]string{"who: must be a list, like [S0LEADS]"}},
 		{"unknown key in an entry", "destinations:\n  - name: billing\n    to: '+14155550100'\n    lable: Billing\n",
-			[]string{`destinations[0] "billing": unknown key "lable": did you mean label? the keys are name, label, to, role, who (line 4)`}},
+			[]string{`destinations[0] "billing": unknown key "lable": did you mean label? the keys are name, label, to, role, who, warm (line 4)`}},
 		{"key twice", "destinations:\n  - name: billing\n    to: '+14155550100'\n    to: '+14155550101'\n",
 			[]string{`destinations[0] "billing": to is given twice (first on line 3) (line 4)`}},
 		{"label a list", "destinations:\n  - {name: billing, to: '+14155550100', label: [a]}\n",
@@ -351,5 +351,34 @@ func TestExampleFileParses(t *testing.T) {
 	}
 	if v, _ := d.Destination("VIP"); v.Role != "customer" || len(v.Who) != 2 {
 		t.Errorf("vip = %+v", v)
+	}
+}
+
+// `warm: false` keeps a destination to cold transfers; anything but a
+// boolean is refused.
+func TestParseWarm(t *testing.T) {
+	for _, tc := range []struct {
+		warm    string
+		noWarm  bool
+		problem string
+	}{
+		{"", false, ""},
+		{"\n    warm: true", false, ""},
+		{"\n    warm: false", true, ""},
+		{"\n    warm: sometimes", false, "warm: must be true or false"},
+	} {
+		d, err := Parse([]byte("destinations:\n  - name: billing\n    to: \"+14155550100\"" + tc.warm + "\n"))
+		if tc.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("warm%q: err = %v, want %q", tc.warm, err, tc.problem)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("warm%q: %v", tc.warm, err)
+		}
+		if dest, _ := d.Destination("billing"); dest.NoWarm != tc.noWarm {
+			t.Errorf("warm%q: NoWarm = %v, want %v", tc.warm, dest.NoWarm, tc.noWarm)
+		}
 	}
 }

@@ -3,16 +3,23 @@
 //
 // It answers the Multi-Party Call node and member endpoints the way Plivo
 // does, records every request as it arrived, and can be told to answer
-// slowly, with an error, or not at all.
+// slowly, with an error, or not at all. Node actions (call, warm_transfer,
+// cold_transfer) are POSTed to /v1/phlo/{phlo}/multi_party_call/{node},
+// member actions (hold, unhold, hangup, abort_transfer, resume_call,
+// voicemail_drop) to that path + /members/{member_address}; an action the
+// path does not take is refused with 400, as Plivo does.
 package fakeplivo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,8 +48,15 @@ type Server struct {
 
 // Request is one request the server received, as it arrived.
 type Request struct {
-	Method      string
-	Path        string // escaped, as on the wire
+	Method string
+	Path   string // escaped, as on the wire
+	// Member is the member address of a member action, its path segment
+	// decoded as Plivo reads it ("+14155550199", "sip:a/b@example.com");
+	// "" for a node action.
+	Member string
+	// Action is the body's "action" field, "" when it has none or is not
+	// JSON.
+	Action      string
 	ContentType string
 	Header      http.Header // all request headers
 	AuthID      string      // HTTP Basic user, "" when there was none
@@ -81,13 +95,22 @@ type Response struct {
 // and, until told otherwise by Respond, answers every request with 201 and a
 // new api_id. Close it when done.
 func New(authID, authToken string) *Server {
+	return newServer(authID, authToken, nil)
+}
+
+// newServer is New with the server started by start (see NewStartedBy).
+func newServer(authID, authToken string, start func(*httptest.Server)) *Server {
 	s := &Server{
 		authID:    authID,
 		authToken: authToken,
 		closing:   make(chan struct{}),
 		arrived:   make(chan struct{}),
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if start == nil {
+		start = (*httptest.Server).Start
+	}
+	start(s.srv)
 	return s
 }
 
@@ -166,11 +189,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	user, pass, hasAuth := r.BasicAuth()
 	authOK := hasAuth && user == s.authID && pass == s.authToken
+	route, member := parsePath(r.URL.EscapedPath())
+	action := bodyAction(body)
 
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{
 		Method:      r.Method,
 		Path:        r.URL.EscapedPath(),
+		Member:      member,
+		Action:      action,
 		ContentType: r.Header.Get("Content-Type"),
 		Header:      r.Header.Clone(),
 		AuthID:      user,
@@ -184,15 +211,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.ids++
 	apiID := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.ids)
 	var resp Response
-	// Like Plivo, refuse bad credentials and unknown routes before acting:
-	// they do not use up a scripted answer.
+	// Like Plivo, refuse bad credentials, unknown routes and actions the
+	// route does not take before acting: they do not use up a scripted
+	// answer.
 	switch {
 	case !authOK:
 		resp = Response{Status: http.StatusUnauthorized, Body: `{"api_id":"` + apiID + `","error":"Authentication failed"}`}
 	case r.Method != http.MethodPost:
 		resp = Response{Status: http.StatusMethodNotAllowed, Body: `{"api_id":"` + apiID + `","error":"method not allowed"}`}
-	case !isPHLOPath(r.URL.EscapedPath()):
+	case route == routeNone:
 		resp = Response{Status: http.StatusNotFound, Body: `{}`}
+	case !slices.Contains(route.actions(), action):
+		resp = Response{Status: http.StatusBadRequest, Body: refusal(apiID, route, action)}
 	case len(s.responses) > 0:
 		resp = s.responses[min(s.next, len(s.responses)-1)]
 		s.next++
@@ -259,23 +289,76 @@ func (s *Server) waitGate(ctx context.Context, gate <-chan struct{}) bool {
 	}
 }
 
-// isPHLOPath reports whether p is a Multi-Party Call node or member path:
-// /v1/phlo/{phlo}/multi_party_call/{node}[/members/{member}].
-func isPHLOPath(p string) bool {
+// route is what a path names.
+type route int
+
+const (
+	routeNone   route = iota // not a Multi-Party Call path
+	routeNode                // /v1/phlo/{phlo}/multi_party_call/{node}
+	routeMember              // the node's path + /members/{member}
+)
+
+// The actions each route takes, in the order Plivo documents them.
+var (
+	nodeActions   = []string{"call", "warm_transfer", "cold_transfer"}
+	memberActions = []string{"hold", "unhold", "hangup", "abort_transfer", "resume_call", "voicemail_drop"}
+)
+
+func (r route) actions() []string {
+	if r == routeMember {
+		return memberActions
+	}
+	return nodeActions
+}
+
+// parsePath returns the route p, an escaped path, names, and for a member
+// path the member's address, decoded.
+func parsePath(p string) (route, string) {
 	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	for _, s := range seg {
-		if s == "" {
-			return false
-		}
+	if slices.Contains(seg, "") || len(seg) < 5 ||
+		seg[0] != "v1" || seg[1] != "phlo" || seg[3] != "multi_party_call" {
+		return routeNone, ""
 	}
-	switch len(seg) {
-	case 7:
-		if seg[5] != "members" {
-			return false
+	switch {
+	case len(seg) == 5:
+		return routeNode, ""
+	case len(seg) == 7 && seg[5] == "members":
+		// net/http let through only valid escapes.
+		member, err := url.PathUnescape(seg[6])
+		if err != nil {
+			return routeNone, ""
 		}
-		fallthrough
-	case 5:
-		return seg[0] == "v1" && seg[1] == "phlo" && seg[3] == "multi_party_call"
+		return routeMember, member
 	}
-	return false
+	return routeNone, ""
+}
+
+// bodyAction returns the action field of a JSON body, or "".
+func bodyAction(body []byte) string {
+	var b struct {
+		Action string `json:"action"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return ""
+	}
+	return b.Action
+}
+
+// refusal is the 400 answer to an action the route does not take, in
+// Plivo's shape; the words are the fake's own.
+func refusal(apiID string, r route, action string) string {
+	var text string
+	switch {
+	case action == "":
+		text = "action is a mandatory param."
+	case r == routeMember:
+		text = fmt.Sprintf("invalid member action %q: it must be one of %s.", action, strings.Join(memberActions, ", "))
+	default:
+		text = fmt.Sprintf("invalid action %q: it must be one of %s.", action, strings.Join(nodeActions, ", "))
+	}
+	b, _ := json.Marshal(struct {
+		APIID string `json:"api_id"`
+		Error string `json:"error"`
+	}{apiID, text})
+	return string(b)
 }

@@ -274,3 +274,102 @@ func TestRefusedURL(t *testing.T) {
 		t.Errorf("POST to RefusedURL: %v, want connection refused", err)
 	}
 }
+
+// postBody sends body to url with the server's credentials.
+func postBody(t *testing.T, url, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(authID, authToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{resp.StatusCode, resp.Header, string(b)}
+}
+
+func TestAcceptsActions(t *testing.T) {
+	tests := []struct {
+		name       string
+		path       string // after the server's URL
+		body       string
+		wantAction string
+		wantMember string
+	}{
+		{"cold transfer", nodePath, body, "cold_transfer", ""},
+		{"warm transfer", nodePath, `{"action":"warm_transfer","to":"+14152225555","role":"agent","trigger_source":"+14155550199"}`, "warm_transfer", ""},
+		{"call", nodePath, `{"action":"call","to":"+14152225555","role":"customer","trigger_source":"+14155550199"}`, "call", ""},
+		{"abort, e164 member", nodePath + "/members/+14155550199", `{"action":"abort_transfer"}`, "abort_transfer", "+14155550199"},
+		{"abort, digits member", nodePath + "/members/14155550199", `{"action":"abort_transfer"}`, "abort_transfer", "14155550199"},
+		{"abort, SIP member", nodePath + "/members/sip:bob@example.com:5060", `{"action":"abort_transfer"}`, "abort_transfer", "sip:bob@example.com:5060"},
+		{"abort, escaped member", nodePath + "/members/sip:a%2Fb%3Fc%2520d@example.com", `{"action":"abort_transfer"}`, "abort_transfer", "sip:a/b?c%20d@example.com"},
+		{"abort, member with a space", nodePath + "/members/bob%20smith", `{"action":"abort_transfer"}`, "abort_transfer", "bob smith"},
+		{"hold", nodePath + "/members/+14155550199", `{"action":"hold"}`, "hold", "+14155550199"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t)
+			a := postBody(t, s.URL()+tc.path, tc.body)
+			if want := `{"api_id":"00000000-0000-4000-8000-000000000001","error":""}`; a.status != http.StatusCreated || a.body != want {
+				t.Errorf("answer = %d %s, want 201 %s", a.status, a.body, want)
+			}
+			reqs := s.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("recorded %d requests, want 1", len(reqs))
+			}
+			r := reqs[0]
+			if r.Path != tc.path || r.Action != tc.wantAction || r.Member != tc.wantMember || string(r.Body) != tc.body {
+				t.Errorf("recorded path %q action %q member %q body %s; want %q %q %q %s",
+					r.Path, r.Action, r.Member, r.Body, tc.path, tc.wantAction, tc.wantMember, tc.body)
+			}
+		})
+	}
+}
+
+func TestRefusesActions(t *testing.T) {
+	const memberPath = nodePath + "/members/+14155550199"
+	const id = "00000000-0000-4000-8000-000000000001"
+	tests := []struct {
+		name       string
+		path       string
+		body       string
+		wantAction string
+		wantBody   string
+	}{
+		{"cold transfer to a member", memberPath, body, "cold_transfer",
+			`{"api_id":"` + id + `","error":"invalid member action \"cold_transfer\": it must be one of hold, unhold, hangup, abort_transfer, resume_call, voicemail_drop."}`},
+		{"unknown member action", memberPath, `{"action":"abort"}`, "abort",
+			`{"api_id":"` + id + `","error":"invalid member action \"abort\": it must be one of hold, unhold, hangup, abort_transfer, resume_call, voicemail_drop."}`},
+		{"abort on the node", nodePath, `{"action":"abort_transfer"}`, "abort_transfer",
+			`{"api_id":"` + id + `","error":"invalid action \"abort_transfer\": it must be one of call, warm_transfer, cold_transfer."}`},
+		{"unknown node action", nodePath, `{"action":"blind_transfer"}`, "blind_transfer",
+			`{"api_id":"` + id + `","error":"invalid action \"blind_transfer\": it must be one of call, warm_transfer, cold_transfer."}`},
+		{"no action", memberPath, `{}`, "", `{"api_id":"` + id + `","error":"action is a mandatory param."}`},
+		{"not JSON", nodePath, `action=cold_transfer`, "", `{"api_id":"` + id + `","error":"action is a mandatory param."}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t)
+			s.Respond(fakeplivo.Response{Status: 200, Body: `{"api_id":"scripted","error":""}`})
+			a := postBody(t, s.URL()+tc.path, tc.body)
+			if a.status != http.StatusBadRequest || a.body != tc.wantBody || a.header.Get("Content-Type") != "application/json" {
+				t.Errorf("answer = %d %q %s\nwant 400 application/json %s", a.status, a.header.Get("Content-Type"), a.body, tc.wantBody)
+			}
+			if r := s.Requests()[0]; r.Action != tc.wantAction {
+				t.Errorf("recorded action %q, want %q", r.Action, tc.wantAction)
+			}
+			// A refusal is for requests Plivo would not act on.
+			if a := mustPost(t, s.URL()+nodePath, authID, authToken); a.body != `{"api_id":"scripted","error":""}` {
+				t.Errorf("next good request got %s, want the scripted answer still unused", a.body)
+			}
+		})
+	}
+}

@@ -2,9 +2,12 @@
 //
 // A Server answers the real slack-go client: point slack.OptionAPIURL at
 // APIURL, run a socketmode.Client against it, then push envelopes with
-// SendSlashCommand, SendInteraction or Send and read the acks back with
-// WaitAck. Every Web API call is recorded (Calls, WaitCalls, WaitCall) and
-// failures can be injected per method (Fail).
+// SendSlashCommand, SendInteraction, SendMessageAction, SendEvent,
+// SendAppHomeOpened or Send and read the acks back with WaitAck. Every Web
+// API call is recorded (Calls, WaitCalls, WaitCall) and failures can be
+// injected per method (Fail). The fake keeps what those calls change, as
+// Slack would: messages and their edits (Message), each user's Home tab
+// (HomeView), the views it opened.
 //
 // Several clients may be connected at once, as replicas of one app are:
 // each envelope goes to one of them (round-robin, or at random for a seed),
@@ -73,6 +76,13 @@ type Options struct {
 	// with HTTP 429, as a slower, busier Slack would. Nil: calls are
 	// answered at loopback speed.
 	Throttle Throttle
+
+	// Start, when set, starts the server in place of httptest's Start,
+	// for a Slack that is not a plain loopback one: it may wrap the
+	// Listener (a distant network), set Config.IdleTimeout, and call
+	// StartTLS, after which every URL the server hands out is https:// or
+	// wss:// (see start.go).
+	Start func(*httptest.Server)
 }
 
 // A Throttle stands between a Web API call and its answer, so that a load
@@ -98,7 +108,7 @@ type Server struct {
 	closing chan struct{}
 	once    sync.Once
 
-	seqTS, seqView, seqResp, seqTrigger, seqEnv, seqWS, seqPing atomic.Int64
+	seqTS, seqView, seqHash, seqResp, seqTrigger, seqEnv, seqWS, seqPing, seqEvent atomic.Int64
 
 	web   webState
 	sm    socketState
@@ -129,7 +139,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("/ws/{id}", s.serveWS)
 	mux.HandleFunc("/response/{id}", s.serveResponseURL)
-	s.hs = httptest.NewServer(mux)
+	s.hs = startServer(mux, opts.Start)
 	return s
 }
 

@@ -437,9 +437,17 @@ func (s *Server) SendSlashCommand(ctx context.Context, cmd slack.SlashCommand) (
 // SendInteraction sends cb as an "interactive" envelope with a fresh
 // envelope id; accepts_response_payload is true for view_submission only, as
 // on Slack. Empty fields are filled: TriggerID (for view_submission,
-// block_actions and shortcuts), Team.ID "T1", APIAppID "A1". It returns the
-// envelope even when sending failed.
+// block_actions and shortcuts), Team.ID "T1", APIAppID "A1"; for
+// block_actions, the container as Slack sends it: a message's (type
+// "message", message_ts and channel_id from cb.Message.Timestamp and
+// cb.Channel, or the other way round, and a fresh ResponseURL()) or a
+// view's (type "view", view_id from cb.View.ID), and each action's
+// action_ts. For a message shortcut, SendMessageAction fills more. It
+// returns the envelope even when sending failed.
 func (s *Server) SendInteraction(ctx context.Context, cb slack.InteractionCallback) (Envelope, error) {
+	if cb.Type == slack.InteractionTypeBlockActions {
+		s.fillBlockActions(&cb)
+	}
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission, slack.InteractionTypeBlockActions,
 		slack.InteractionTypeShortcut, slack.InteractionTypeMessageAction:

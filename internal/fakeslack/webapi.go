@@ -117,8 +117,11 @@ type webState struct {
 	failures     map[string][]Failure
 	groups       map[string][]string
 	notInChannel map[string]bool
-	messages     map[string]bool // channel + "\x00" + ts of posted messages
+	messages     map[string]*message // by channel + "\x00" + ts: posted by the bot or added by a test
 	triggers     map[string]*trigger
+	views        map[string]*viewRecord // views opened or published, by view id
+	externalIDs  map[string]string      // external_id → view id
+	homes        map[string]*homeTab    // the Home tab published for each user
 }
 
 func (w *webState) init() {
@@ -127,8 +130,11 @@ func (w *webState) init() {
 	w.failures = make(map[string][]Failure)
 	w.groups = make(map[string][]string)
 	w.notInChannel = make(map[string]bool)
-	w.messages = make(map[string]bool)
+	w.messages = make(map[string]*message)
 	w.triggers = make(map[string]*trigger)
+	w.views = make(map[string]*viewRecord)
+	w.externalIDs = make(map[string]string)
+	w.homes = make(map[string]*homeTab)
 }
 
 // Calls returns the calls of method so far, in order.
@@ -314,7 +320,7 @@ func (s *Server) nextTS() string {
 
 // readCall reads r into a Call and returns the token it carried.
 func readCall(r *http.Request, method string) (Call, string, error) {
-	c := Call{Method: method, Time: time.Now(), URL: "http://" + r.Host + r.URL.Path}
+	c := Call{Method: method, Time: time.Now(), URL: requestURL(r)}
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
 	ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -512,13 +518,19 @@ func (s *Server) answer(method string, c Call) object {
 		return object{"ok": true, "url": "https://fake.slack.com/", "team": "Fake", "user": "coldtransfer",
 			"team_id": "T1", "user_id": s.opts.BotUserID, "bot_id": "B1"}
 	case "chat.postMessage":
-		return s.postMessage(arg)
+		return s.postMessage(c, arg)
 	case "chat.postEphemeral":
 		return s.postEphemeral(arg)
 	case "chat.update":
-		return s.updateMessage(arg)
+		return s.updateMessage(c, arg)
+	case "chat.getPermalink":
+		return s.permalink(arg("channel"), arg("message_ts"))
 	case "views.open":
 		return s.openView(arg)
+	case "views.publish":
+		return s.publishView(arg)
+	case "views.update":
+		return s.updateView(arg)
 	case "usergroups.users.list":
 		return s.groupMembers(arg("usergroup"))
 	case "users.info":
@@ -533,30 +545,6 @@ func (s *Server) answer(method string, c Call) object {
 	}
 }
 
-func (s *Server) postMessage(arg func(string) string) object {
-	ch := arg("channel")
-	if ch == "" {
-		return slackError("channel_not_found")
-	}
-	text := arg("text")
-	if text == "" && arg("blocks") == "" && arg("attachments") == "" {
-		return slackError("no_text")
-	}
-	ts := s.nextTS()
-	s.web.mu.Lock()
-	if s.web.notInChannel[ch] {
-		s.web.mu.Unlock()
-		return slackError("not_in_channel")
-	}
-	s.web.messages[ch+"\x00"+ts] = true
-	s.web.mu.Unlock()
-	msg := object{"type": "message", "user": s.opts.BotUserID, "bot_id": "B1", "text": text, "ts": ts}
-	if thread := arg("thread_ts"); thread != "" {
-		msg["thread_ts"] = thread
-	}
-	return object{"ok": true, "channel": ch, "ts": ts, "message": msg}
-}
-
 func (s *Server) postEphemeral(arg func(string) string) object {
 	switch {
 	case arg("channel") == "":
@@ -567,62 +555,6 @@ func (s *Server) postEphemeral(arg func(string) string) object {
 		return slackError("no_text")
 	}
 	return object{"ok": true, "message_ts": s.nextTS()}
-}
-
-func (s *Server) updateMessage(arg func(string) string) object {
-	ch, ts := arg("channel"), arg("ts")
-	if ch == "" {
-		return slackError("channel_not_found")
-	}
-	s.web.mu.Lock()
-	notIn, known := s.web.notInChannel[ch], s.web.messages[ch+"\x00"+ts]
-	s.web.mu.Unlock()
-	switch {
-	case notIn:
-		return slackError("not_in_channel")
-	case !known:
-		return slackError("message_not_found")
-	}
-	text := arg("text")
-	return object{"ok": true, "channel": ch, "ts": ts, "text": text,
-		"message": object{"type": "message", "user": s.opts.BotUserID, "bot_id": "B1", "text": text}}
-}
-
-func (s *Server) openView(arg func(string) string) object {
-	var view map[string]json.RawMessage
-	if json.Unmarshal([]byte(arg("view")), &view) != nil || view == nil {
-		return slackError("invalid_arguments")
-	}
-	id := arg("trigger_id")
-	s.web.mu.Lock()
-	t := s.web.triggers[id]
-	switch {
-	case t == nil:
-		s.web.mu.Unlock()
-		return slackError("invalid_trigger_id")
-	case t.used:
-		s.web.mu.Unlock()
-		return slackError("exchanged_trigger_id")
-	case s.opts.TriggerTTL > 0 && time.Since(t.issued) > s.opts.TriggerTTL:
-		s.web.mu.Unlock()
-		return slackError("expired_trigger_id")
-	}
-	t.used = true
-	s.web.mu.Unlock()
-
-	n := s.seqView.Add(1)
-	echo := make(object, len(view)+8)
-	for k, v := range view {
-		echo[k] = v
-	}
-	echo["id"] = fmt.Sprintf("V%08d", n)
-	echo["team_id"] = "T1"
-	echo["app_id"] = "A1"
-	echo["bot_id"] = "B1"
-	echo["hash"] = fmt.Sprintf("1700000000.fake%d", n)
-	echo["root_view_id"] = echo["id"]
-	echo["state"] = object{"values": object{}}
-	return object{"ok": true, "view": echo}
 }
 
 func (s *Server) groupMembers(group string) object {
@@ -649,7 +581,7 @@ func userInfo(id string) object {
 
 // serveResponseURL answers POST /response/{id} like Slack: 200 "ok" as text.
 func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
-	c := Call{Method: methodResponseURL, Time: time.Now(), URL: "http://" + r.Host + r.URL.Path}
+	c := Call{Method: methodResponseURL, Time: time.Now(), URL: requestURL(r)}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if body = bytes.TrimSpace(body); err == nil && json.Valid(body) {
 		c.JSON = body

@@ -2,9 +2,11 @@ package intake
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
@@ -36,6 +38,17 @@ type Spec struct {
 	Destination   string // the directory name To came from; "" when typed
 	Label         string // that destination's label
 	Agent         string // the Slack user id TriggerSource came from; "" when typed
+	// Action is what Plivo is asked: cold_transfer (the zero value too) or
+	// warm_transfer.
+	Action outcome.Action
+}
+
+// PlivoAction is s.Action, cold_transfer when it is not set.
+func (s Spec) PlivoAction() outcome.Action {
+	if s.Action == "" {
+		return outcome.ColdTransfer
+	}
+	return s.Action
 }
 
 // slackUnescaper undoes the escaping Slack applies to &, < and > in the text
@@ -56,6 +69,15 @@ func ParseCommand(text string, dir *directory.Directory, requester string) Comma
 	}
 	if len(fields) == 1 && strings.EqualFold(fields[0], "list") {
 		return Command{Kind: KindList}
+	}
+	action := outcome.ColdTransfer
+	if strings.EqualFold(fields[0], "warm") {
+		// "warm" as the first word asks for a warm transfer; a destination
+		// name can never be "warm" followed by more words.
+		action, fields = outcome.WarmTransfer, fields[1:]
+		if len(fields) == 0 {
+			return invalid("`warm` needs a transfer after it: write `warm <to> from <agent on the call>`.")
+		}
 	}
 
 	from, as := -1, -1
@@ -106,6 +128,10 @@ func ParseCommand(text string, dir *directory.Directory, requester string) Comma
 	if role != "" {
 		t.Role = role // an explicit role wins over the destination's
 	}
+	t.Action = action
+	if p, ok := warmRefused(t, dir); !ok {
+		return invalid(p)
+	}
 	return Command{Kind: KindTransfer, Spec: t}
 }
 
@@ -150,4 +176,17 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// warmRefused says why a warm transfer to t's destination is refused: the
+// directory gives it `warm: false`.
+func warmRefused(t Spec, dir *directory.Directory) (string, bool) {
+	if t.Action != outcome.WarmTransfer || t.Destination == "" || dir == nil {
+		return "", true
+	}
+	if d, ok := dir.Destination(t.Destination); ok && d.NoWarm {
+		return fmt.Sprintf("%s (`%s`) takes cold transfers only: write `/transfer %s from …` without `warm`.",
+			d.Label, d.Name, d.Name), false
+	}
+	return "", true
 }

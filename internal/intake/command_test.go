@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
@@ -86,6 +88,7 @@ func FuzzParseCommand(f *testing.F) {
 		"from from from", "as", "from as", "<tel:+14152225555 from <sip:a@b>", "+14152225555\x00 from +14152223333",
 		"+１４１５２２２５５５５ from +14152223333", strings.Repeat("+1415 ", 500) + "from +14152223333",
 		"&amp;lt;sip:a@b&amp;gt; from +14152223333", "<<sip:a@b>> from +14152223333", "| from |",
+		"warm +14152225555 from +14152223333", "warm", "warm warm from me", "WaRm from from", "warm +14152225555 from +14152223333 as customer",
 	} {
 		f.Add(s)
 	}
@@ -120,4 +123,38 @@ func FuzzParseCommand(f *testing.F) {
 			}
 		}
 	})
+}
+
+// "warm" first asks for a warm transfer, with everything else as for cold;
+// a destination with warm: false takes cold transfers only.
+func TestParseWarmCommand(t *testing.T) {
+	dir, err := directory.Parse([]byte("destinations:\n  - name: billing\n    to: \"+14155550100\"\n  - name: queue\n    label: The queue\n    to: \"+14155550101\"\n    warm: false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text    string
+		kind    Kind
+		action  outcome.Action
+		problem string
+	}{
+		{"+14152225555 from +14152223333", KindTransfer, outcome.ColdTransfer, ""},
+		{"warm +14152225555 from +14152223333", KindTransfer, outcome.WarmTransfer, ""},
+		{"WARM billing from +14152223333 as customer", KindTransfer, outcome.WarmTransfer, ""},
+		{"warm", KindInvalid, "", "`warm` needs a transfer after it"},
+		{"warm queue from +14152223333", KindInvalid, "", "The queue (`queue`) takes cold transfers only"},
+		{"queue from +14152223333", KindTransfer, outcome.ColdTransfer, ""},
+	} {
+		got := ParseCommand(tc.text, dir, "U1")
+		if got.Kind != tc.kind {
+			t.Errorf("%q: kind %v (%v), want %v", tc.text, got.Kind, got.Problems, tc.kind)
+			continue
+		}
+		if tc.problem != "" && (len(got.Problems) != 1 || !strings.Contains(got.Problems[0], tc.problem)) {
+			t.Errorf("%q: problems %q, want %q", tc.text, got.Problems, tc.problem)
+		}
+		if tc.kind == KindTransfer && got.Spec.PlivoAction() != tc.action {
+			t.Errorf("%q: action %v, want %v", tc.text, got.Spec.PlivoAction(), tc.action)
+		}
+	}
 }

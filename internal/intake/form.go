@@ -7,6 +7,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
 
@@ -16,6 +17,7 @@ const (
 	blockTriggerSource = "trigger_source"
 	BlockTo            = "to"
 	blockRole          = "role"
+	blockHow           = "how"
 
 	// maxPrivateMetadata is Slack's limit on a view's private_metadata.
 	maxPrivateMetadata = 3000
@@ -36,20 +38,62 @@ type Origin struct {
 	Usable  string `json:"u,omitempty"`
 }
 
-// modalBlocks are the same for every form, so they are built once.
-var modalBlocks = slack.Blocks{BlockSet: []slack.Block{
-	textInput(blockTriggerSource, "Agent on the call (phone or SIP)", "+1 415 222 3333",
-		"The member who hands the call over and leaves it. International form with + and country code, or sip:user@host."),
-	textInput(BlockTo, "Transfer to (phone or SIP)", "+1 415 222 5555",
-		"Who takes the call. International form with + and country code, or sip:user@host."),
-	slack.NewInputBlock(blockRole, plainText("Joins the call as"), nil,
-		&slack.RadioButtonsBlockElement{
-			Type:          slack.METRadioButtons,
-			ActionID:      blockRole,
-			Options:       []*slack.OptionBlockObject{roleOptions[plivo.RoleAgent], roleOptions[plivo.RoleCustomer]},
-			InitialOption: roleOptions[plivo.RoleAgent],
-		}),
-}}
+// howOptions are the kinds of transfer, in the form's words.
+var howOptions = map[outcome.Action]*slack.OptionBlockObject{
+	outcome.ColdTransfer: slack.NewOptionBlockObject("cold", plainText("Cold: the agent leaves at once"), nil),
+	outcome.WarmTransfer: slack.NewOptionBlockObject("warm", plainText("Warm: the agent talks to them first"), nil),
+}
+
+// howBlock is the choice between a cold and a warm transfer, cold first.
+func howBlock() *slack.InputBlock {
+	b := slack.NewInputBlock(blockHow, plainText("How"), nil, &slack.RadioButtonsBlockElement{
+		Type:          slack.METRadioButtons,
+		ActionID:      blockHow,
+		Options:       []*slack.OptionBlockObject{howOptions[outcome.ColdTransfer], howOptions[outcome.WarmTransfer]},
+		InitialOption: howOptions[outcome.ColdTransfer],
+	})
+	b.Optional = true
+	return b
+}
+
+// parseHow reads the How choice; a form without it (opened before there
+// was one) is a cold transfer.
+func parseHow(v slack.BlockAction) outcome.Action {
+	if v.SelectedOption.Value == "warm" {
+		return outcome.WarmTransfer
+	}
+	return outcome.ColdTransfer
+}
+
+// Preset is what a form opens with already filled in: the agent on the
+// call, as a Slack user with an agent entry (a message shortcut on their
+// message) or as the address the call is on ("Transfer again").
+type Preset struct {
+	AgentUser     string
+	AgentEndpoint string
+}
+
+// modalBlocks are the form without a directory, with p filled in.
+func modalBlocks(p Preset) slack.Blocks {
+	agent := textInput(blockTriggerSource, "Agent on the call (phone or SIP)", "+1 415 222 3333",
+		"The member who hands the call over and leaves it. International form with + and country code, or sip:user@host.")
+	if p.AgentEndpoint != "" {
+		agent.Element.(*slack.PlainTextInputBlockElement).InitialValue = p.AgentEndpoint
+	}
+	return slack.Blocks{BlockSet: []slack.Block{
+		agent,
+		textInput(BlockTo, "Transfer to (phone or SIP)", "+1 415 222 5555",
+			"Who takes the call. International form with + and country code, or sip:user@host."),
+		slack.NewInputBlock(blockRole, plainText("Joins the call as"), nil,
+			&slack.RadioButtonsBlockElement{
+				Type:          slack.METRadioButtons,
+				ActionID:      blockRole,
+				Options:       []*slack.OptionBlockObject{roleOptions[plivo.RoleAgent], roleOptions[plivo.RoleCustomer]},
+				InitialOption: roleOptions[plivo.RoleAgent],
+			}),
+		howBlock(),
+	}}
+}
 
 var roleOptions = map[plivo.Role]*slack.OptionBlockObject{
 	plivo.RoleAgent:    slack.NewOptionBlockObject(string(plivo.RoleAgent), plainText("Agent"), nil),
@@ -66,9 +110,9 @@ func plainText(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 }
 
-// transferModal returns the form opened by a bare /transfer.
-func transferModal(origin Origin) (slack.ModalViewRequest, error) {
-	return modalView(origin, modalBlocks)
+// transferModal returns the form without a directory.
+func transferModal(origin Origin, p Preset) (slack.ModalViewRequest, error) {
+	return modalView(origin, modalBlocks(p))
 }
 
 // modalView is the form with blocks, carrying origin.
@@ -122,7 +166,7 @@ func ParseSubmission(view slack.View, dir *directory.Directory) (Origin, Spec, m
 	if len(fieldErrs) > 0 {
 		return origin, Spec{}, fieldErrs
 	}
-	return origin, Spec{To: to, TriggerSource: triggerSource, Role: role}, nil
+	return origin, Spec{To: to, TriggerSource: triggerSource, Role: role, Action: parseHow(value(blockHow))}, nil
 }
 
 const outOfDateText = "This form is out of date: close it and type /transfer again."

@@ -45,9 +45,9 @@ var ErrNoDestinations = errors.New("no destination this requester may use")
 // requester may use, at the indexes idx of dir.Destinations()), and a
 // typed destination when mayType. ErrNoDestinations: there is nothing the
 // requester may send a call to.
-func Form(origin Origin, dir *directory.Directory, usable []directory.Destination, idx []int, mayType bool) (slack.ModalViewRequest, error) {
+func Form(origin Origin, p Preset, dir *directory.Directory, usable []directory.Destination, idx []int, mayType bool) (slack.ModalViewRequest, error) {
 	if dir == nil {
-		return transferModal(origin)
+		return transferModal(origin, p)
 	}
 	if len(usable) == 0 && !mayType {
 		return slack.ModalViewRequest{}, ErrNoDestinations
@@ -58,9 +58,15 @@ func Form(origin Origin, dir *directory.Directory, usable []directory.Destinatio
 		plainText("The agent who hands the call over and leaves it, from the floor directory."),
 		slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plainText("Choose the agent"), blockAgent))
 	agent.Optional = true
+	if _, ok := dir.Agent(p.AgentUser); ok {
+		agent.Element.(*slack.SelectBlockElement).InitialUser = p.AgentUser
+	}
 	typedAgent := textInput(blockTriggerSource, "…or the number / SIP address the agent is on", "+1 415 222 3333",
 		"For an agent not in the directory. International form with + and country code, or sip:user@host.")
 	typedAgent.Optional = true
+	if p.AgentEndpoint != "" {
+		typedAgent.Element.(*slack.PlainTextInputBlockElement).InitialValue = p.AgentEndpoint
+	}
 	blocks := []slack.Block{agent, typedAgent}
 
 	if origin.Pick {
@@ -96,7 +102,7 @@ func Form(origin Origin, dir *directory.Directory, usable []directory.Destinatio
 		slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Default"), blockRole,
 			roleOptions[plivo.RoleAgent], roleOptions[plivo.RoleCustomer]))
 	role.Optional = true
-	blocks = append(blocks, role)
+	blocks = append(blocks, role, howBlock())
 	return modalView(origin, slack.Blocks{BlockSet: blocks})
 }
 
@@ -170,6 +176,10 @@ func parseDirectorySubmission(origin Origin, value func(block string) slack.Bloc
 			errs[blockRole] = "Choose agent or customer, or leave it empty."
 		}
 		t.Role = r
+	}
+	t.Action = parseHow(value(blockHow))
+	if p, ok := warmRefused(t, dir); !ok && len(errs) == 0 {
+		errs[blockHow] = p
 	}
 	if len(errs) > 0 {
 		return Spec{}, errs

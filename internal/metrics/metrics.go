@@ -65,13 +65,13 @@ func New(version string) *Metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "requests_total",
-			Help: "Requests ended, one per audit line, by path (command/modal) and outcome.",
-		}, []string{"path", "outcome"}),
+			Help: "Requests ended, one per audit line, by path (command, modal, button), action (cold_transfer, warm_transfer, abort_transfer) and outcome.",
+		}, []string{"path", "action", "outcome"}),
 		plivo: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "plivo_request_duration_seconds",
-			Help:    "Plivo requests, retries included, by result: the HTTP status, timeout, unreachable, connection_lost or canceled.",
+			Help:    "Plivo requests, retries included, by action and result: the HTTP status, timeout, unreachable, connection_lost or canceled.",
 			Buckets: plivoBuckets,
-		}, []string{"result"}),
+		}, []string{"action", "result"}),
 		slackAPI: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "slack_api_requests_total",
 			Help: "Slack Web API requests, each attempt counted, by method and result: ok, Slack's error code, http_<status>, net_timeout, net_error or canceled.",
@@ -125,8 +125,10 @@ func New(version string) *Metrics {
 	)
 
 	for _, p := range outcome.Paths {
-		for _, o := range outcome.All {
-			m.requests.WithLabelValues(string(p), string(o))
+		for _, a := range outcome.Actions {
+			for _, o := range outcome.All {
+				m.requests.WithLabelValues(string(p), string(a), string(o))
+			}
 		}
 	}
 	for _, k := range redeliveryKinds {
@@ -155,21 +157,22 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Request counts a request that ended with its audit line.
-func (m *Metrics) Request(path outcome.Path, o outcome.Outcome) {
+func (m *Metrics) Request(path outcome.Path, a outcome.Action, o outcome.Outcome) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(string(path), string(o)).Inc()
+	m.requests.WithLabelValues(string(path), string(a), string(o)).Inc()
 }
 
-// PlivoRequest records one request to Plivo, retries included, that took d.
+// PlivoRequest records one request to Plivo for action (cold_transfer, …),
+// retries included, that took d.
 // result is the HTTP status ("201", "500"), or "timeout", "unreachable",
 // "connection_lost" or "canceled" when there was none.
-func (m *Metrics) PlivoRequest(result string, d time.Duration) {
+func (m *Metrics) PlivoRequest(action, result string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.plivo.WithLabelValues(result).Observe(d.Seconds())
+	m.plivo.WithLabelValues(action, result).Observe(d.Seconds())
 }
 
 // SlackCall counts one attempt of a Slack Web API request: method is the

@@ -18,8 +18,8 @@ import (
 // A nil *Metrics is a working no-op: every method may be called on it.
 func TestNilMetricsCountNothing(t *testing.T) {
 	var m *Metrics
-	m.Request("command", "transferred")
-	m.PlivoRequest("201", time.Millisecond)
+	m.Request("command", "cold_transfer", "transferred")
+	m.PlivoRequest("cold_transfer", "201", time.Millisecond)
 	m.SlackCall("chat.postMessage", "ok")
 	m.Ack(time.Millisecond)
 	m.TransferDone(time.Second)
@@ -45,16 +45,16 @@ func TestMethodsCount(t *testing.T) {
 		check func(m *Metrics) float64
 		want  float64
 	}{
-		{"request", func(m *Metrics) { m.Request("modal", "unknown"); m.Request("modal", "unknown") },
-			func(m *Metrics) float64 { return testutil.ToFloat64(m.requests.WithLabelValues("modal", "unknown")) }, 2},
-		{"request leaves the other outcomes at 0", func(m *Metrics) { m.Request("modal", "unknown") },
-			func(m *Metrics) float64 { return testutil.ToFloat64(m.requests.WithLabelValues("command", "unknown")) }, 0},
-		{"plivo", func(m *Metrics) { m.PlivoRequest("500", 30*time.Millisecond) },
+		{"request", func(m *Metrics) { m.Request("modal", "cold_transfer", "unknown"); m.Request("modal", "cold_transfer", "unknown") },
+			func(m *Metrics) float64 { return testutil.ToFloat64(m.requests.WithLabelValues("modal", "cold_transfer", "unknown")) }, 2},
+		{"request leaves the other outcomes at 0", func(m *Metrics) { m.Request("modal", "cold_transfer", "unknown") },
+			func(m *Metrics) float64 { return testutil.ToFloat64(m.requests.WithLabelValues("command", "cold_transfer", "unknown")) }, 0},
+		{"plivo", func(m *Metrics) { m.PlivoRequest("cold_transfer", "500", 30*time.Millisecond) },
 			func(m *Metrics) float64 {
-				return float64(histogram(t, m.plivo.WithLabelValues("500")).GetSampleCount())
+				return float64(histogram(t, m.plivo.WithLabelValues("cold_transfer", "500")).GetSampleCount())
 			}, 1},
-		{"plivo duration in seconds", func(m *Metrics) { m.PlivoRequest("201", 1500*time.Millisecond) },
-			func(m *Metrics) float64 { return histogram(t, m.plivo.WithLabelValues("201")).GetSampleSum() }, 1.5},
+		{"plivo duration in seconds", func(m *Metrics) { m.PlivoRequest("cold_transfer", "201", 1500*time.Millisecond) },
+			func(m *Metrics) float64 { return histogram(t, m.plivo.WithLabelValues("cold_transfer", "201")).GetSampleSum() }, 1.5},
 		{"slack call", func(m *Metrics) { m.SlackCall("chat.update", "http_500") },
 			func(m *Metrics) float64 {
 				return testutil.ToFloat64(m.slackAPI.WithLabelValues("chat.update", "http_500"))
@@ -96,7 +96,7 @@ func TestKnownSeriesStartAtZero(t *testing.T) {
 		collector prometheus.Collector
 		want      int
 	}{
-		{m.requests, len(outcome.Paths) * len(outcome.All)},
+		{m.requests, len(outcome.Paths) * len(outcome.Actions) * len(outcome.All)},
 		{m.redeliveries, 3},
 		{m.directoryReloads, 2},
 		{m.storeFallbacks, 1},
@@ -109,7 +109,7 @@ func TestKnownSeriesStartAtZero(t *testing.T) {
 			t.Errorf("%v: %d series, want %d", tt.collector, got, tt.want)
 		}
 	}
-	if got := testutil.ToFloat64(m.requests.WithLabelValues("command", "unknown")); got != 0 {
+	if got := testutil.ToFloat64(m.requests.WithLabelValues("command", "cold_transfer", "unknown")); got != 0 {
 		t.Errorf("requests{outcome=unknown} starts at %v", got)
 	}
 }
@@ -118,7 +118,7 @@ func TestKnownSeriesStartAtZero(t *testing.T) {
 // process collectors beside the bot's own metrics.
 func TestRegistryLintsAndHasCollectors(t *testing.T) {
 	m := New("v1.2.3")
-	m.PlivoRequest("201", time.Millisecond)
+	m.PlivoRequest("cold_transfer", "201", time.Millisecond)
 	m.SlackCall("auth.test", "ok")
 	problems, err := testutil.GatherAndLint(m.Gatherer())
 	if err != nil {
@@ -156,7 +156,7 @@ coldtransfer_build_info{goversion="` + runtime.Version() + `",version="v1.2.3"} 
 // Handler serves the text format a Prometheus server scrapes.
 func TestHandlerServesTextFormat(t *testing.T) {
 	m := New("v1.2.3")
-	m.Request("command", "transferred")
+	m.Request("command", "cold_transfer", "transferred")
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)
@@ -168,7 +168,7 @@ func TestHandlerServesTextFormat(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Errorf("GET /metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	if want := `coldtransfer_requests_total{outcome="transferred",path="command"} 1`; !strings.Contains(string(body), want) {
+	if want := `coldtransfer_requests_total{action="cold_transfer",outcome="transferred",path="command"} 1`; !strings.Contains(string(body), want) {
 		t.Errorf("scrape lacks %s", want)
 	}
 }
@@ -192,13 +192,13 @@ func BenchmarkOneTransfer(b *testing.B) {
 		m.Ack(300 * time.Microsecond)
 		m.InFlightInc()
 		m.SlackCall("chat.postMessage", "ok")
-		m.PlivoRequest("201", 120*time.Millisecond)
+		m.PlivoRequest("cold_transfer", "201", 120*time.Millisecond)
 		m.SlackCall("chat.postMessage", "ok")
 		m.TransferDone(200 * time.Millisecond)
 		m.SlackCall("chat.update", "ok")
 		m.SlackCall("response_url", "ok")
 		m.SlackCall("usergroups.users.list", "ok")
-		m.Request("command", "transferred")
+		m.Request("command", "cold_transfer", "transferred")
 		m.InFlightDec()
 	}
 }

@@ -35,10 +35,24 @@ type Path string
 const (
 	Command Path = "command" // the slash command
 	Modal   Path = "modal"   // the form
+	Button  Path = "button"  // a button under a transfer's thread reply
 )
 
 // Paths are every path, for series created at zero.
-var Paths = []Path{Command, Modal}
+var Paths = []Path{Command, Modal, Button}
+
+// Action is what a request asks Plivo to do, in Plivo's words.
+type Action string
+
+// The actions.
+const (
+	ColdTransfer  Action = "cold_transfer"  // the agent leaves at once
+	WarmTransfer  Action = "warm_transfer"  // the agent talks to the destination first
+	AbortTransfer Action = "abort_transfer" // the agent who started a transfer backs out
+)
+
+// Actions are every action, for series created at zero.
+var Actions = []Action{ColdTransfer, WarmTransfer, AbortTransfer}
 
 // Plivo reports whether Plivo accepted the request or may have: the call
 // is moving, or may be.

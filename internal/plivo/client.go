@@ -38,11 +38,12 @@ type Config struct {
 	// the transfer a second time.
 	HTTPClient *http.Client
 	// Observe, when set, is told of every request once it is over: its
-	// result (the HTTP status, such as "201", or "timeout", "unreachable",
-	// "connection_lost" or "canceled") and how long it took, retries
-	// included. The bot's metrics hang here; this package knows nothing of
-	// them.
-	Observe func(result string, d time.Duration)
+	// action (ActionColdTransfer, ActionWarmTransfer or
+	// ActionAbortTransfer), its result (the HTTP status, such as "201", or
+	// "timeout", "unreachable", "connection_lost" or "canceled") and how
+	// long it took, retries included. The bot's metrics hang here; this
+	// package knows nothing of them.
+	Observe func(action, result string, d time.Duration)
 }
 
 const (
@@ -68,7 +69,7 @@ type Client struct {
 	format    NumberFormat
 	hc        *http.Client
 	backoff   time.Duration // firstBackoff; tests shorten it
-	observe   func(result string, d time.Duration)
+	observe   func(action, result string, d time.Duration)
 	// redact takes the credentials out of every text taken from an answer.
 	redact *redactor
 }
@@ -188,8 +189,13 @@ type Result struct {
 	Status int    // HTTP status, 201 as a rule
 }
 
-// The actions this client sends.
-const actionColdTransfer = "cold_transfer"
+// The actions this client sends, as Plivo names them: the Action of an
+// *Error, and the action Config.Observe is told of.
+const (
+	ActionColdTransfer  = "cold_transfer"  // a node action
+	ActionWarmTransfer  = "warm_transfer"  // a node action
+	ActionAbortTransfer = "abort_transfer" // a member action
+)
 
 // ColdTransfer asks the Multi-Party Call node to cold-transfer: member
 // triggerSource, the agent on the call, is replaced by to. role is sent as
@@ -199,11 +205,33 @@ const actionColdTransfer = "cold_transfer"
 // Role is a programming error, reported by a plain error before anything is
 // sent.
 func (c *Client) ColdTransfer(ctx context.Context, to, triggerSource Endpoint, role Role) (Result, error) {
-	return c.nodeAction(ctx, nodeActionRequest{action: actionColdTransfer, to: to, triggerSource: triggerSource, role: role})
+	return c.nodeAction(ctx, nodeActionRequest{action: ActionColdTransfer, to: to, triggerSource: triggerSource, role: role})
 }
 
-// nodeActionRequest is an action of the Multi-Party Call node itself: call,
-// warm_transfer or cold_transfer.
+// WarmTransfer asks the Multi-Party Call node to warm-transfer: member
+// triggerSource, the agent on the call, and to talk privately while the
+// other members wait on hold. How the transfer then completes follows the
+// node's configuration in the PHLO. role is sent as Plivo's role field.
+//
+// A Result means Plivo accepted the request, not that to answered. Errors
+// are as for ColdTransfer.
+func (c *Client) WarmTransfer(ctx context.Context, to, triggerSource Endpoint, role Role) (Result, error) {
+	return c.nodeAction(ctx, nodeActionRequest{action: ActionWarmTransfer, to: to, triggerSource: triggerSource, role: role})
+}
+
+// AbortTransfer asks the Multi-Party Call node to abort the transfer that
+// member started: member is that transfer's triggerSource, and is written
+// the same way (Config.NumberFormat) so that Plivo finds it.
+//
+// A Result means Plivo accepted the abort. Every failure of the request is
+// an *Error; a zero member is a programming error, reported by a plain
+// error before anything is sent.
+func (c *Client) AbortTransfer(ctx context.Context, member Endpoint) (Result, error) {
+	return c.memberAction(ctx, member, ActionAbortTransfer)
+}
+
+// nodeActionRequest is an action of the Multi-Party Call node itself:
+// warm_transfer or cold_transfer (Plivo's call is not used).
 type nodeActionRequest struct {
 	action        string
 	to            Endpoint
@@ -228,7 +256,7 @@ func (c *Client) nodeAction(ctx context.Context, r nodeActionRequest) (Result, e
 	if err != nil {
 		return Result{}, fmt.Errorf("plivo: %s: %w", r.action, err)
 	}
-	return c.post(ctx, c.nodePath, body)
+	return c.post(ctx, r.action, c.nodePath, body)
 }
 
 // memberAction is an action on one member of the call: hold, unhold,
@@ -243,7 +271,16 @@ func (c *Client) memberAction(ctx context.Context, member Endpoint, action strin
 	if err != nil {
 		return Result{}, fmt.Errorf("plivo: %s: %w", action, err)
 	}
-	return c.post(ctx, c.nodePath+"/members/"+url.PathEscape(member.Format(c.format)), body)
+	return c.post(ctx, action, c.memberPath(member.Format(c.format)), body)
+}
+
+// memberPath is the path of the member at address, as the node actions'
+// trigger_source writes it. Plivo's SDKs put the address into the path as
+// it is; escaping it as one segment leaves the + : and @ of phone numbers
+// and SIP URIs as they are, and keeps a / or ? of a SIP user from changing
+// the path.
+func (c *Client) memberPath(address string) string {
+	return c.nodePath + "/members/" + url.PathEscape(address)
 }
 
 // marshal is json.Marshal without HTML escaping: Plivo gets a SIP user's &
@@ -258,19 +295,22 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// post sends body to path under the client's timeout, retrying only where
-// the request provably did not reach Plivo or Plivo asked us to come back
-// (HTTP 429): a transfer is not idempotent, and a second one could move a
-// call that was already moved.
-func (c *Client) post(ctx context.Context, path string, body []byte) (res Result, err error) {
+// post sends body, a request for action, to path under the client's
+// timeout, retrying only where the request provably did not reach Plivo or
+// Plivo asked us to come back (HTTP 429): no action is idempotent, and a
+// second transfer could move a call that was already moved, a second abort
+// end a transfer started since.
+func (c *Client) post(ctx context.Context, action, path string, body []byte) (res Result, err error) {
 	if c.observe != nil {
-		defer func(start time.Time) { c.observe(observedResult(res, err), time.Since(start)) }(time.Now())
+		defer func(start time.Time) { c.observe(action, observedResult(res, err), time.Since(start)) }(time.Now())
 	}
 	defer func() {
-		// The Go error underneath is logged for the operator; a transport
-		// of the caller's or a proxy may have put the request's
-		// Authorization header in its text.
 		if e, ok := err.(*Error); ok {
+			// The supervisor's sentence names what was asked.
+			e.Action = action
+			// The Go error underneath is logged for the operator; a
+			// transport of the caller's or a proxy may have put the
+			// request's Authorization header in its text.
 			e.cause = c.redact.redactError(e.cause)
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -18,7 +19,7 @@ const (
 	testAuthToken = "ZDk4NWY1Yzk2Y2Q0-s3cr3t"
 )
 
-func newTestClient(t *testing.T, baseURL string, format NumberFormat, hc *http.Client) *Client {
+func newTestClient(t testing.TB, baseURL string, format NumberFormat, hc *http.Client) *Client {
 	t.Helper()
 	c, err := New(Config{
 		BaseURL: baseURL, AuthID: testAuthID, AuthToken: testAuthToken,
@@ -98,7 +99,7 @@ func TestPostBoundsRetries(t *testing.T) {
 		c := newTestClient(t, srv.URL(), "", nil)
 		c.backoff = time.Millisecond
 
-		_, err := c.post(context.Background(), c.nodePath, []byte(`{}`))
+		_, err := c.post(context.Background(), ActionColdTransfer, c.nodePath, []byte(`{"action":"cold_transfer"}`))
 		if perr, ok := err.(*Error); !ok || perr.Kind != KindRateLimited {
 			t.Fatalf("post error = %v, want rate_limited", err)
 		}
@@ -117,7 +118,7 @@ func TestPostBoundsRetries(t *testing.T) {
 		c := newTestClient(t, "http://plivo.test", "", hc)
 		c.backoff = time.Millisecond
 
-		_, err := c.post(context.Background(), c.nodePath, []byte(`{}`))
+		_, err := c.post(context.Background(), ActionColdTransfer, c.nodePath, []byte(`{"action":"cold_transfer"}`))
 		if perr, ok := err.(*Error); !ok || perr.Kind != KindUnreachable {
 			t.Fatalf("post error = %v, want unreachable", err)
 		}
@@ -174,4 +175,58 @@ func TestInterpretOddBodies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memberPath escapes the member's address as one path segment: what a
+// phone number or a SIP URI needs (+ : @) stays, what would change the
+// path or the URL is escaped.
+func TestMemberPath(t *testing.T) {
+	c := newTestClient(t, "http://plivo.test", "", nil)
+	tests := []struct {
+		name, address, want string
+	}{
+		{"e164", "+14155550199", "+14155550199"},
+		{"digits", "14155550199", "14155550199"},
+		{"SIP", "sip:bob@example.com", "sip:bob@example.com"},
+		{"SIP with a port", "sip:bob@example.com:5060", "sip:bob@example.com:5060"},
+		{"space", "bob smith", "bob%20smith"},
+		{"slash", "sip:a/b@example.com", "sip:a%2Fb@example.com"},
+		{"query and fragment", "a?b#c", "a%3Fb%23c"},
+		{"percent", "sip:a%20b@example.com", "sip:a%2520b@example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := c.memberPath(tc.address), "/v1/phlo/phlo/multi_party_call/node/members/"+tc.want; got != want {
+				t.Errorf("memberPath(%q) = %q, want %q", tc.address, got, want)
+			}
+		})
+	}
+}
+
+// FuzzMemberPath checks that the member path of every endpoint the parser
+// accepts is one segment that Plivo reads back as the trigger_source the
+// same client writes.
+func FuzzMemberPath(f *testing.F) {
+	for _, s := range []string{"+14155550199", "+1 415 555 0199", "sip:bob@example.com", "sip:a/b;c?d%20e@example.com:5062", "SIP:x@[::1]"} {
+		f.Add(s)
+	}
+	clients := []*Client{
+		newTestClient(f, "http://plivo.test", FormatE164, nil),
+		newTestClient(f, "http://plivo.test", FormatDigits, nil),
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseEndpoint(s)
+		if err != nil {
+			return
+		}
+		for _, c := range clients {
+			segment, ok := strings.CutPrefix(c.memberPath(e.Format(c.format)), c.nodePath+"/members/")
+			if !ok || strings.ContainsAny(segment, "/?#") || segment == "." || segment == ".." {
+				t.Fatalf("memberPath(%q) ends in %q, not one segment", e.Format(c.format), segment)
+			}
+			if got, err := url.PathUnescape(segment); err != nil || got != e.Format(c.format) {
+				t.Fatalf("Plivo reads %q (%v) from the path, want the trigger_source %q", got, err, e.Format(c.format))
+			}
+		}
+	})
 }

@@ -86,6 +86,10 @@ type Error struct {
 	APIID   string        // Plivo's api_id, when the body had one
 	Message string        // Plivo's own error text, when it gave one, without credentials
 	Timeout time.Duration // for KindTimeout: the configured timeout
+	// Action is what was asked of Plivo: ActionColdTransfer,
+	// ActionWarmTransfer or ActionAbortTransfer. The sentence names it;
+	// "" reads as a cold transfer.
+	Action string
 
 	cause error
 	// sent reports, for KindTimeout and KindCanceled, whether the request
@@ -111,34 +115,89 @@ func (e *Error) MayHaveReachedPlivo() bool {
 // Unwrap returns the underlying Go error, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-const mayHaveTransferred = "the call may or may not have been transferred; check it before trying again."
+// wording is how an Error's sentence speaks of its action.
+type wording struct {
+	request string // what Plivo refused: "the transfer"
+	mayHave string // the outcome when Plivo may have acted, after a colon
+	// mayHaveCanceled is the shorter mayHave of a request the caller
+	// cancelled.
+	mayHaveCanceled string
+	notDone         string // the outcome when Plivo did not act
+	noSuch          string // what an HTTP 404 could not find
+	check           string // what to check after an HTTP 404
+}
+
+// checkIDs is what to check when Plivo finds no PHLO or node.
+const checkIDs = "check PLIVO_PHLO_ID and PLIVO_NODE_ID, and that the PHLO is deployed."
+
+var (
+	coldWording = wording{
+		request:         "the transfer",
+		mayHave:         "the call may or may not have been transferred; check it before trying again.",
+		mayHaveCanceled: "the call may or may not have been transferred; check it.",
+		notDone:         "the call was not transferred.",
+		noSuch:          "PHLO or node",
+		check:           checkIDs,
+	}
+	// A warm transfer starts a private talk; the call moves, if at all,
+	// later and as the node is configured.
+	warmWording = wording{
+		request:         "the warm transfer",
+		mayHave:         "the warm transfer may or may not have started; check the call before trying again.",
+		mayHaveCanceled: "the warm transfer may or may not have started; check the call.",
+		notDone:         "the warm transfer was not started.",
+		noSuch:          "PHLO or node",
+		check:           checkIDs,
+	}
+	// An abort is sent to a member's path: a 404 may be about the member.
+	abortWording = wording{
+		request:         "the abort",
+		mayHave:         "the transfer may or may not have been aborted; check the call before trying again.",
+		mayHaveCanceled: "the transfer may or may not have been aborted; check the call.",
+		notDone:         "the transfer was not aborted.",
+		noSuch:          "PHLO, node or call member",
+		check:           "check that the agent who started the transfer is still on the call; if so, check PLIVO_PHLO_ID and PLIVO_NODE_ID, and that the PHLO is deployed.",
+	}
+)
+
+// wording returns how e's sentence speaks of e.Action.
+func (e *Error) wording() wording {
+	switch e.Action {
+	case ActionWarmTransfer:
+		return warmWording
+	case ActionAbortTransfer:
+		return abortWording
+	}
+	return coldWording
+}
 
 // Error returns one sentence for the supervisor. It never contains a URL or
 // a credential: Plivo's text is shown sanitised, the Go error never.
 func (e *Error) Error() string {
+	w := e.wording()
 	switch e.Kind {
 	case KindRejected:
 		if e.Message == "" {
-			return "Plivo refused the transfer" + e.status(" (HTTP %d)") + " without saying why."
+			return "Plivo refused " + w.request + e.status(" (HTTP %d)") + " without saying why."
 		}
-		return "Plivo refused the transfer" + e.status(" (HTTP %d)") + ": " + sentence(e.Message)
+		return "Plivo refused " + w.request + e.status(" (HTTP %d)") + ": " + sentence(e.Message)
 	case KindUnauthorized:
 		return "Plivo rejected the credentials" + e.status(" (HTTP %d)") + ": check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN."
 	case KindForbidden:
 		return "Plivo refused access" + e.statusSaid() + ": the PHLO is not enabled or the account is not verified."
 	case KindNotFound:
-		return "Plivo found no such PHLO or node" + e.statusSaid() + ": check PLIVO_PHLO_ID and PLIVO_NODE_ID, and that the PHLO is deployed."
+		return "Plivo found no such " + w.noSuch + e.statusSaid() + ": " + w.check
 	case KindRateLimited:
 		return "Plivo is rate-limiting requests" + e.status(" (HTTP %d)") + ": wait a few seconds and try again."
 	case KindServerError:
-		return "Plivo had a server error" + e.statusSaid() + ": " + mayHaveTransferred
+		return "Plivo had a server error" + e.statusSaid() + ": " + w.mayHave
 	case KindBadResponse:
-		return e.badResponse()
+		return e.badResponse(w)
 	case KindConnectionLost:
 		if errors.Is(e.cause, errClosedWithoutAnswer) {
-			return "Plivo closed the connection without answering: " + mayHaveTransferred
+			return "Plivo closed the connection without answering: " + w.mayHave
 		}
-		return "The connection to Plivo broke before it answered" + e.reason() + ": " + mayHaveTransferred
+		return "The connection to Plivo broke before it answered" + e.reason() + ": " + w.mayHave
 	case KindTimeout:
 		within := " in time"
 		if e.Timeout > 0 {
@@ -147,22 +206,22 @@ func (e *Error) Error() string {
 		if !e.sent {
 			return "Could not reach Plivo" + within + ": nothing was sent."
 		}
-		return "Plivo did not answer" + within + ": " + mayHaveTransferred
+		return "Plivo did not answer" + within + ": " + w.mayHave
 	case KindUnreachable:
 		return "Could not reach Plivo" + e.reason() + ": nothing was sent; check PLIVO_PHLO_URL and the network."
 	case KindCanceled:
 		if !e.sent {
-			return "The request to Plivo was cancelled before Plivo acted on it: the call was not transferred."
+			return "The request to Plivo was cancelled before Plivo acted on it: " + w.notDone
 		}
-		return "The request to Plivo was cancelled: the call may or may not have been transferred; check it."
+		return "The request to Plivo was cancelled: " + w.mayHaveCanceled
 	}
-	return "The request to Plivo failed" + e.status(" (HTTP %d)") + ": " + mayHaveTransferred
+	return "The request to Plivo failed" + e.status(" (HTTP %d)") + ": " + w.mayHave
 }
 
-func (e *Error) badResponse() string {
-	outcome := mayHaveTransferred
+func (e *Error) badResponse(w wording) string {
+	outcome := w.mayHave
 	if isClientError(e.Status) {
-		outcome = "it was refused, so the call was not transferred."
+		outcome = "it was refused, so " + w.notDone
 	}
 	switch {
 	case errors.Is(e.cause, errEmptyBody):

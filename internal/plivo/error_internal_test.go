@@ -286,3 +286,94 @@ func TestRedactError(t *testing.T) {
 		t.Error("redactError(nil) is not nil")
 	}
 }
+
+// A cold transfer's sentences are the same whether its Action is set or
+// not, so that an Error made before Action existed reads as it did.
+func TestErrorSentencesColdAction(t *testing.T) {
+	for _, tc := range errorCases {
+		e := *tc.err
+		e.Action = ActionColdTransfer
+		if got := e.Error(); got != tc.sentence {
+			t.Errorf("%s with Action %q:\n got: %s\nwant: %s", tc.name, e.Action, got, tc.sentence)
+		}
+	}
+}
+
+// actionCases are the sentences of a warm transfer's and an abort's
+// errors, one of each kind, where their words differ from a cold
+// transfer's or where they must not.
+var actionCases = []struct {
+	name     string
+	err      *Error
+	sentence string
+}{
+	{"abort rejected with text", &Error{Action: ActionAbortTransfer, Kind: KindRejected, Status: 400, Message: "no transfer to abort"},
+		"Plivo refused the abort (HTTP 400): no transfer to abort."},
+	{"abort rejected without text", &Error{Action: ActionAbortTransfer, Kind: KindRejected, Status: 409},
+		"Plivo refused the abort (HTTP 409) without saying why."},
+	{"abort unauthorized", &Error{Action: ActionAbortTransfer, Kind: KindUnauthorized, Status: 401},
+		"Plivo rejected the credentials (HTTP 401): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN."},
+	{"abort forbidden", &Error{Action: ActionAbortTransfer, Kind: KindForbidden, Status: 403},
+		"Plivo refused access (HTTP 403): the PHLO is not enabled or the account is not verified."},
+	{"abort not found", &Error{Action: ActionAbortTransfer, Kind: KindNotFound, Status: 404},
+		"Plivo found no such PHLO, node or call member (HTTP 404): check that the agent who started the transfer is still on the call; if so, check PLIVO_PHLO_ID and PLIVO_NODE_ID, and that the PHLO is deployed."},
+	{"abort rate limited", &Error{Action: ActionAbortTransfer, Kind: KindRateLimited, Status: 429},
+		"Plivo is rate-limiting requests (HTTP 429): wait a few seconds and try again."},
+	{"abort server error", &Error{Action: ActionAbortTransfer, Kind: KindServerError, Status: 500},
+		"Plivo had a server error (HTTP 500): the transfer may or may not have been aborted; check the call before trying again."},
+	{"abort not JSON on 5xx", &Error{Action: ActionAbortTransfer, Kind: KindBadResponse, Status: 502, cause: errNotJSON},
+		"Plivo answered HTTP 502 with a page that is not JSON (a proxy in the way?): the transfer may or may not have been aborted; check the call before trying again."},
+	{"abort not JSON on 4xx", &Error{Action: ActionAbortTransfer, Kind: KindBadResponse, Status: 407, cause: errNotJSON},
+		"Plivo answered HTTP 407 with a page that is not JSON (a proxy in the way?): it was refused, so the transfer was not aborted."},
+	{"abort empty 2xx", &Error{Action: ActionAbortTransfer, Kind: KindBadResponse, Status: 201, cause: errEmptyBody},
+		"Plivo answered HTTP 201 with an empty body: the transfer may or may not have been aborted; check the call before trying again."},
+	{"abort unexpected status", &Error{Action: ActionAbortTransfer, Kind: KindBadResponse, Status: 302, cause: errUnexpectedStatus},
+		"Plivo answered with an unexpected HTTP 302: the transfer may or may not have been aborted; check the call before trying again."},
+	{"abort closed without answer", &Error{Action: ActionAbortTransfer, Kind: KindConnectionLost, cause: errClosedWithoutAnswer},
+		"Plivo closed the connection without answering: the transfer may or may not have been aborted; check the call before trying again."},
+	{"abort connection reset", &Error{Action: ActionAbortTransfer, Kind: KindConnectionLost, cause: &net.OpError{Op: "read", Err: syscall.ECONNRESET}},
+		"The connection to Plivo broke before it answered (connection reset): the transfer may or may not have been aborted; check the call before trying again."},
+	{"abort timeout after sending", &Error{Action: ActionAbortTransfer, Kind: KindTimeout, Timeout: 10 * time.Second, sent: true},
+		"Plivo did not answer within 10s: the transfer may or may not have been aborted; check the call before trying again."},
+	{"abort timeout before sending", &Error{Action: ActionAbortTransfer, Kind: KindTimeout, Timeout: 10 * time.Second},
+		"Could not reach Plivo within 10s: nothing was sent."},
+	{"abort unreachable", &Error{Action: ActionAbortTransfer, Kind: KindUnreachable, cause: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}},
+		"Could not reach Plivo (connection refused): nothing was sent; check PLIVO_PHLO_URL and the network."},
+	{"abort cancelled after sending", &Error{Action: ActionAbortTransfer, Kind: KindCanceled, sent: true},
+		"The request to Plivo was cancelled: the transfer may or may not have been aborted; check the call."},
+	{"abort cancelled before sending", &Error{Action: ActionAbortTransfer, Kind: KindCanceled},
+		"The request to Plivo was cancelled before Plivo acted on it: the transfer was not aborted."},
+	{"abort of unknown kind", &Error{Action: ActionAbortTransfer, Status: 500},
+		"The request to Plivo failed (HTTP 500): the transfer may or may not have been aborted; check the call before trying again."},
+
+	{"warm rejected", &Error{Action: ActionWarmTransfer, Kind: KindRejected, Status: 400, Message: "to is a mandatory param."},
+		"Plivo refused the warm transfer (HTTP 400): to is a mandatory param."},
+	{"warm not found", &Error{Action: ActionWarmTransfer, Kind: KindNotFound, Status: 404},
+		"Plivo found no such PHLO or node (HTTP 404): check PLIVO_PHLO_ID and PLIVO_NODE_ID, and that the PHLO is deployed."},
+	{"warm server error", &Error{Action: ActionWarmTransfer, Kind: KindServerError, Status: 500},
+		"Plivo had a server error (HTTP 500): the warm transfer may or may not have started; check the call before trying again."},
+	{"warm not JSON on 4xx", &Error{Action: ActionWarmTransfer, Kind: KindBadResponse, Status: 407, cause: errNotJSON},
+		"Plivo answered HTTP 407 with a page that is not JSON (a proxy in the way?): it was refused, so the warm transfer was not started."},
+	{"warm timeout after sending", &Error{Action: ActionWarmTransfer, Kind: KindTimeout, Timeout: 10 * time.Second, sent: true},
+		"Plivo did not answer within 10s: the warm transfer may or may not have started; check the call before trying again."},
+	{"warm cancelled after sending", &Error{Action: ActionWarmTransfer, Kind: KindCanceled, sent: true},
+		"The request to Plivo was cancelled: the warm transfer may or may not have started; check the call."},
+	{"warm cancelled before sending", &Error{Action: ActionWarmTransfer, Kind: KindCanceled},
+		"The request to Plivo was cancelled before Plivo acted on it: the warm transfer was not started."},
+}
+
+func TestErrorSentencesPerAction(t *testing.T) {
+	for _, tc := range actionCases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.sentence {
+				t.Errorf("Error()\n got: %s\nwant: %s", got, tc.sentence)
+			}
+			// Whether Plivo may have acted does not depend on the action.
+			cold := *tc.err
+			cold.Action = ""
+			if tc.err.MayHaveReachedPlivo() != cold.MayHaveReachedPlivo() {
+				t.Errorf("MayHaveReachedPlivo() = %v, but %v for a cold transfer", tc.err.MayHaveReachedPlivo(), cold.MayHaveReachedPlivo())
+			}
+		})
+	}
+}

@@ -13,8 +13,8 @@ import (
 
 // observation is one call of Config.Observe.
 type observation struct {
-	result string
-	d      time.Duration
+	action, result string
+	d              time.Duration
 }
 
 // Config.Observe hears of every request exactly once, retries included, with
@@ -64,10 +64,10 @@ func TestObserveOncePerRequest(t *testing.T) {
 				if tt.timeout > 0 {
 					cfg.Timeout = tt.timeout
 				}
-				cfg.Observe = func(result string, d time.Duration) {
+				cfg.Observe = func(action, result string, d time.Duration) {
 					mu.Lock()
 					defer mu.Unlock()
-					seen = append(seen, observation{result, d})
+					seen = append(seen, observation{action, result, d})
 				}
 			})
 			ctx, cancel := context.WithCancel(context.Background())
@@ -87,11 +87,40 @@ func TestObserveOncePerRequest(t *testing.T) {
 			if seen[0].result != tt.want {
 				t.Errorf("result %q, want %q", seen[0].result, tt.want)
 			}
+			if seen[0].action != plivo.ActionColdTransfer {
+				t.Errorf("action %q, want %q", seen[0].action, plivo.ActionColdTransfer)
+			}
 			if d := seen[0].d; d < tt.atLeast || d > took {
 				t.Errorf("observed %v; want between %v and the call's %v", d, tt.atLeast, took)
 			}
 			if n := srv.Count(); n != tt.posts {
 				t.Errorf("Plivo saw %d requests, want %d", n, tt.posts)
+			}
+		})
+	}
+}
+
+// Config.Observe is told which action each request was, so that the metrics
+// tell transfers from aborts.
+func TestObserveNamesTheAction(t *testing.T) {
+	for _, a := range actions {
+		t.Run(a.name, func(t *testing.T) {
+			srv := startPlivo(t)
+			srv.Respond(fakeplivo.Response{Status: 500, Body: `{"error":"boom"}`})
+			var seen []observation
+			var mu sync.Mutex
+			c := newClient(t, srv.URL(), func(cfg *plivo.Config) {
+				cfg.Observe = func(action, result string, d time.Duration) {
+					mu.Lock()
+					defer mu.Unlock()
+					seen = append(seen, observation{action, result, d})
+				}
+			})
+			_, _ = a.call(t.Context(), c, mustEndpoint(t, "+14152225555"), mustEndpoint(t, "+14155550199"))
+			mu.Lock()
+			defer mu.Unlock()
+			if len(seen) != 1 || seen[0].action != a.action || seen[0].result != "500" {
+				t.Errorf("observed %+v, want one %s with result 500", seen, a.action)
 			}
 		})
 	}

@@ -549,6 +549,7 @@ func (s *session) printRecords() {
 	}
 	s.shownPlivo = len(reqs)
 	slices.SortStableFunc(evs, func(a, b event) int { return a.at.Compare(b.at) })
+	evs = marksAfterReplies(evs)
 	for _, e := range evs {
 		if e.slack != nil {
 			s.printCall(*e.slack)
@@ -556,6 +557,27 @@ func (s *session) printRecords() {
 			s.printPlivo(e.n, *e.plivo)
 		}
 	}
+}
+
+// marksAfterReplies moves each announcement's ✅/❌ edit after its thread
+// reply when both are in evs: the bot sends them side by side, and either
+// may arrive first, but a transcript reads best in one order.
+func marksAfterReplies(evs []event) []event {
+	for i := 0; i < len(evs); i++ {
+		e := evs[i]
+		if e.slack == nil || e.slack.Method != "chat.update" {
+			continue
+		}
+		ts := e.slack.Arg("ts")
+		for j := i + 1; j < len(evs); j++ {
+			if r := evs[j].slack; r != nil && r.Method == "chat.postMessage" && r.Arg("thread_ts") == ts {
+				evs = slices.Insert(slices.Delete(evs, i, i+1), j, e)
+				i--
+				break
+			}
+		}
+	}
+	return evs
 }
 
 // printCall prints a Slack call as what people see; calls nobody sees

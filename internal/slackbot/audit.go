@@ -56,7 +56,7 @@ func (b *Bot) audit(e *auditLine) {
 	if ce := b.log.Check(level, "transfer"); ce != nil {
 		ce.Write(auditFields(e)...)
 	}
-	b.metrics.Request(e.path, e.outcome)
+	b.metrics.Request(e.path, e.spec.PlivoAction(), e.outcome)
 }
 
 // auditFields are the fields of the entry's `transfer` line.
@@ -83,6 +83,7 @@ func auditFields(e *auditLine) []zap.Field {
 		zap.String("requester", e.requester),
 		zap.String("channel", e.channel),
 		zap.String("path", string(e.path)),
+		zap.String("action", string(e.spec.PlivoAction())),
 		zap.String("to", e.spec.To.String()),
 		zap.String("trigger_source", e.spec.TriggerSource.String()),
 		zap.String("role", string(e.spec.Role)),

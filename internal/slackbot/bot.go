@@ -53,9 +53,12 @@ type SlackAPI interface {
 	URL() string
 }
 
-// Transferer cold-transfers a live call.
+// Transferer asks Plivo to move a live call: cold, warm, or to abort a
+// transfer the agent started.
 type Transferer interface {
 	ColdTransfer(ctx context.Context, to, triggerSource plivo.Endpoint, role plivo.Role) (plivo.Result, error)
+	WarmTransfer(ctx context.Context, to, triggerSource plivo.Endpoint, role plivo.Role) (plivo.Result, error)
+	AbortTransfer(ctx context.Context, member plivo.Endpoint) (plivo.Result, error)
 }
 
 // Config holds the bot's settings; zero values take the defaults.

@@ -398,13 +398,16 @@ func TestDirectoryFormStaticPicker(t *testing.T) {
 	h, _ := startWithDirectory(t, floorDirectory, options{})
 	h.command(supervisor, floorChannel, "")
 	v, raw := h.rawView()
-	if got, want := raw.layout(), "agent:users_select:optional trigger_source:plain_text_input:optional to:static_select role:static_select:optional"; got != want {
+	if got, want := raw.layout(), "agent:users_select:optional trigger_source:plain_text_input:optional to:static_select role:static_select:optional how:radio_buttons:optional"; got != want {
 		t.Errorf("form blocks\n got %s\nwant %s", got, want)
 	}
 	if got := strings.Join(raw.options("to"), ","); got != "billing,vip" {
 		t.Errorf("destinations offered %s, want billing,vip (leads is not the supervisor's)", got)
 	}
 	for _, b := range raw.Blocks {
+		if b.BlockID == "how" {
+			continue // a cold transfer unless the supervisor picks warm
+		}
 		if len(b.Element.InitialOption) > 0 || b.Element.InitialUser != "" {
 			t.Errorf("block %s preselects something", b.BlockID)
 		}
@@ -430,7 +433,7 @@ func TestDirectoryFormWithTyped(t *testing.T) {
 	h, _ := startWithDirectory(t, floorDirectory+"typed: {allow: true}\n", options{})
 	h.command(groupMember, floorChannel, "")
 	v, raw := h.rawView()
-	if got, want := raw.layout(), "agent:users_select:optional trigger_source:plain_text_input:optional to:static_select:optional to_typed:plain_text_input:optional role:static_select:optional"; got != want {
+	if got, want := raw.layout(), "agent:users_select:optional trigger_source:plain_text_input:optional to:static_select:optional to_typed:plain_text_input:optional role:static_select:optional how:radio_buttons:optional"; got != want {
 		t.Errorf("form blocks\n got %s\nwant %s", got, want)
 	}
 	h.submit(v.pickSubmission(groupMember, "V1", pick{toTyped: "+44 20 7946 0000", triggerSource: "+1 415 222 4444"}))
@@ -444,7 +447,7 @@ func TestDirectoryFormWithTyped(t *testing.T) {
 		h, _ := startWithDirectory(t, "destinations:\n  - {name: vip, to: '+14155550101', who: [USUPER1]}\ntyped: {allow: true}\n", options{})
 		h.command(groupMember, floorChannel, "")
 		_, raw := h.rawView()
-		if got, want := raw.layout(), "agent:users_select:optional trigger_source:plain_text_input:optional to_typed:plain_text_input role:static_select:optional"; got != want {
+		if got, want := raw.layout(), "agent:users_select:optional trigger_source:plain_text_input:optional to_typed:plain_text_input role:static_select:optional how:radio_buttons:optional"; got != want {
 			t.Errorf("form blocks\n got %s\nwant %s", got, want)
 		}
 	})
@@ -569,7 +572,7 @@ func TestDirectoryFormSearchedPicker(t *testing.T) {
 	h, swap := startWithDirectory(t, file, options{})
 	h.command(supervisor, floorChannel, "")
 	v, raw := h.rawView()
-	if got, want := raw.layout(), "agent:users_select:optional trigger_source:plain_text_input:optional to:external_select role:static_select:optional"; got != want {
+	if got, want := raw.layout(), "agent:users_select:optional trigger_source:plain_text_input:optional to:external_select role:static_select:optional how:radio_buttons:optional"; got != want {
 		t.Errorf("form blocks\n got %s\nwant %s", got, want)
 	}
 	for _, b := range raw.Blocks {

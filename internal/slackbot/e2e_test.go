@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,8 +237,8 @@ func TestModalOpensWithTheSpecifiedIDs(t *testing.T) {
 		}
 		ids = append(ids, in.BlockID)
 	}
-	if got := strings.Join(ids, ","); got != "trigger_source,to,role" {
-		t.Errorf("input blocks %s, want trigger_source,to,role", got)
+	if got := strings.Join(ids, ","); got != "trigger_source,to,role,how" {
+		t.Errorf("input blocks %s, want trigger_source,to,role,how", got)
 	}
 	raw := h.slack.Calls("views.open")[0].Arg("view")
 	for _, want := range []string{`"action_id":"trigger_source"`, `"action_id":"to"`, `"action_id":"role"`, `"value":"customer"`} {
@@ -245,10 +246,18 @@ func TestModalOpensWithTheSpecifiedIDs(t *testing.T) {
 			t.Errorf("view lacks %s:\n%s", want, raw)
 		}
 	}
-	if in, ok := v.view.Blocks.BlockSet[len(v.view.Blocks.BlockSet)-1].(*slack.InputBlock); ok {
-		radio, ok := in.Element.(*slack.RadioButtonsBlockElement)
-		if !ok || radio.InitialOption == nil || radio.InitialOption.Value != "agent" {
-			t.Errorf("role element %+v: want radio buttons starting at agent", in.Element)
+	for _, want := range []struct{ block, initial string }{{"role", "agent"}, {"how", "cold"}} {
+		i := slices.IndexFunc(v.view.Blocks.BlockSet, func(b slack.Block) bool {
+			in, ok := b.(*slack.InputBlock)
+			return ok && in.BlockID == want.block
+		})
+		if i < 0 {
+			t.Errorf("no block %s", want.block)
+			continue
+		}
+		radio, ok := v.view.Blocks.BlockSet[i].(*slack.InputBlock).Element.(*slack.RadioButtonsBlockElement)
+		if !ok || radio.InitialOption == nil || radio.InitialOption.Value != want.initial {
+			t.Errorf("%s element: want radio buttons starting at %s", want.block, want.initial)
 		}
 	}
 	if !strings.Contains(v.view.PrivateMetadata, floorChannel) || len(v.view.PrivateMetadata) > 3000 {

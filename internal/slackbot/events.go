@@ -103,8 +103,15 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 // the same form, through any replica, closes it and runs nothing.
 func (b *Bot) onInteraction(evt socketmode.Event) {
 	cb, _ := evt.Data.(slack.InteractionCallback)
-	if cb.Type == slack.InteractionTypeBlockSuggestion && cb.View.CallbackID == intake.CallbackID {
+	switch {
+	case cb.Type == slack.InteractionTypeBlockSuggestion && cb.View.CallbackID == intake.CallbackID:
 		b.onBlockSuggestion(evt, cb)
+		return
+	case cb.Type == slack.InteractionTypeBlockActions:
+		b.onBlockActions(evt, cb)
+		return
+	case cb.Type == slack.InteractionTypeMessageAction:
+		b.onMessageAction(evt, cb)
 		return
 	}
 	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != intake.CallbackID {
@@ -194,11 +201,11 @@ func (b *Bot) openModal(j *request, triggerID string, first func() bool) {
 func (b *Bot) form(ctx context.Context, j *request) (slack.ModalViewRequest, error) {
 	origin := intake.Origin{ChannelID: j.channelID, ResponseURL: j.responseURL}
 	if j.dir == nil {
-		return intake.Form(origin, nil, nil, nil, false)
+		return intake.Form(origin, j.preset, nil, nil, nil, false)
 	}
 	usable, idx := b.authorizer.UsableDestinations(ctx, j.userID, j.dir)
 	mayType := b.authorizer.MayType(ctx, j.userID, j.dir.Typed()).Allowed
-	return intake.Form(origin, j.dir, usable, idx, mayType)
+	return intake.Form(origin, j.preset, j.dir, usable, idx, mayType)
 }
 
 // optionsAck is the answer to a block_suggestion; Slack wants the options
@@ -265,6 +272,7 @@ func (b *Bot) handle(evt socketmode.Event) error {
 		b.onInteraction(evt)
 	case socketmode.EventTypeEventsAPI:
 		b.ack(evt.Request, nil)
+		b.onEvent(evt)
 	case socketmode.EventTypeErrorWriteFailed:
 		if wf, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
 			b.log.Warn("ack not written; Slack will redeliver", zap.String("envelope_id", wf.Response.EnvelopeID), zap.Error(wf.Cause))

@@ -170,10 +170,11 @@ func announcement(j *request, status string) (string, []slack.Block) {
 		dest = fmt.Sprintf("%s · %s", esc(t.Label), dest)
 		destText = fmt.Sprintf("%s (%s)", esc(t.Label), destText)
 	}
-	text := fmt.Sprintf("Cold transfer requested by <@%s>: agent %s hands the call to %s (joins as %s).",
-		j.userID, agentText, destText, t.Role)
+	kind := capitalize(kindName(t.PlivoAction()))
+	text := fmt.Sprintf("%s requested by <@%s>: agent %s hands the call to %s (joins as %s).",
+		kind, j.userID, agentText, destText, t.Role)
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":twisted_rightwards_arrows: *Cold transfer* requested by <@%s> with %s", j.userID, via)), []*slack.TextBlockObject{
+		slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":twisted_rightwards_arrows: *%s* requested by <@%s> with %s", kind, j.userID, via)), []*slack.TextBlockObject{
 			mrkdwn("*Agent on the call*\n" + agent),
 			mrkdwn("*Transfer to*\n" + dest),
 			mrkdwn("*Joins as*\n" + string(t.Role)),
@@ -181,6 +182,26 @@ func announcement(j *request, status string) (string, []slack.Block) {
 		slack.NewContextBlock("", mrkdwn(status)),
 	}
 	return text, blocks
+}
+
+// kindName is the action in a supervisor's words: "cold transfer", "warm
+// transfer", "abort".
+func kindName(a outcome.Action) string {
+	switch a {
+	case outcome.WarmTransfer:
+		return "warm transfer"
+	case outcome.AbortTransfer:
+		return "abort"
+	}
+	return "cold transfer"
+}
+
+// capitalize upper-cases the first letter of s.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -194,6 +215,7 @@ const (
 
 // outcome is the result of a transfer as the channel is told it.
 type transferResult struct {
+	action outcome.Action
 	result plivo.Result
 	err    error
 	dryRun string        // the request that would have been sent, for a dry run
@@ -223,10 +245,16 @@ func (o transferResult) replyText() string {
 	case outcome.DryRun:
 		return ":test_tube: Dry run: Plivo was not called. It would have been sent " + code(o.dryRun) + "."
 	case outcome.Transferred:
-		if o.result.APIID == "" {
-			return ":white_check_mark: Plivo accepted the cold transfer, but gave no api_id for it."
+		accepted := ":white_check_mark: Plivo accepted the " + kindName(o.action)
+		if o.action == outcome.WarmTransfer {
+			// What Plivo's answer says: the request was taken, not that
+			// anyone is connected.
+			accepted += ": the agent and the destination now talk privately while the caller waits on hold"
 		}
-		return ":white_check_mark: Plivo accepted the cold transfer. api_id: " + code(o.result.APIID)
+		if o.result.APIID == "" {
+			return accepted + ", but gave no api_id for it."
+		}
+		return accepted + ". api_id: " + code(o.result.APIID)
 	case outcome.Unknown:
 		return ":warning: Transfer outcome unknown. " + esc(errorSentence(o.err))
 	case outcome.CallClaimed:
@@ -320,3 +348,42 @@ func callClaimedText(h store.Holder, call string) string {
 
 const claimUncheckedText = ":warning: I could not check whether someone else is transferring this call just now, " +
 	"so nothing was transferred. Try again in a few seconds."
+
+// staleText answers a press on a transfer too old for its buttons.
+const staleText = ":hourglass: This transfer is more than 30 minutes old, so its Abort button no longer acts: the call has moved on. Check the call itself."
+
+// alreadyPressedText tells a presser that someone pressed Abort first.
+func alreadyPressedText(h store.Holder) string {
+	return fmt.Sprintf(":no_entry: <@%s> already pressed Abort on this transfer (see <#%s>), so it was not sent again. Check that thread.", h.User, h.Channel)
+}
+
+// abortReplyText is the thread reply to an Abort press by presser.
+func abortReplyText(o transferResult, presser string) string {
+	by := fmt.Sprintf(" (asked by <@%s>)", presser)
+	switch o.name() {
+	case outcome.DryRun:
+		return ":test_tube: Dry run: Plivo was not called. It would have been sent " + code(o.dryRun) + "." + by
+	case outcome.Transferred:
+		accepted := ":leftwards_arrow_with_hook: Plivo accepted the abort: the agent who started the warm transfer goes back to the caller" + by
+		if o.result.APIID == "" {
+			return accepted + ". Plivo gave no api_id for it."
+		}
+		return accepted + ". api_id: " + code(o.result.APIID)
+	case outcome.Unknown:
+		return ":warning: Abort outcome unknown" + by + ". " + esc(errorSentence(o.err))
+	default:
+		return ":x: Not aborted" + by + ". " + esc(errorSentence(o.err))
+	}
+}
+
+// abortedStatus is the announcement's status line once Plivo accepted an
+// abort.
+func abortedStatus(o transferResult) string {
+	if o.result.APIID == "" {
+		return ":leftwards_arrow_with_hook: Transfer aborted"
+	}
+	return ":leftwards_arrow_with_hook: Transfer aborted · api_id " + code(o.result.APIID)
+}
+
+// abortedReplyText replaces a ✅ reply once its transfer was aborted.
+const abortedReplyText = ":white_check_mark: Plivo accepted the warm transfer; it was then aborted (see below)."

@@ -87,13 +87,13 @@ func TestMetricsCountAScriptedRun(t *testing.T) {
 		want map[string]float64 // by labels; every other series must be 0
 	}{
 		{"coldtransfer_requests_total", map[string]float64{
-			"outcome=transferred,path=command": 1,
-			"outcome=refused,path=command":     1,
-			"outcome=unknown,path=command":     1,
-			"outcome=transferred,path=modal":   1,
-			"outcome=invalid,path=command":     1,
+			"action=cold_transfer,outcome=transferred,path=command": 1,
+			"action=cold_transfer,outcome=refused,path=command":     1,
+			"action=cold_transfer,outcome=unknown,path=command":     1,
+			"action=cold_transfer,outcome=transferred,path=modal":   1,
+			"action=cold_transfer,outcome=invalid,path=command":     1,
 		}},
-		{"coldtransfer_plivo_request_duration_seconds", map[string]float64{"result=201": 2, "result=500": 1}},
+		{"coldtransfer_plivo_request_duration_seconds", map[string]float64{"action=cold_transfer,result=201": 2, "action=cold_transfer,result=500": 1}},
 		{"coldtransfer_slack_api_requests_total", map[string]float64{
 			"method=auth.test,result=ok":                      1,
 			"method=apps.connections.open,result=ok":          float64(len(h.slack.Calls("apps.connections.open"))),

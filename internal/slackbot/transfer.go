@@ -9,6 +9,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/slack-go/slack"
+
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/intake"
@@ -29,6 +31,7 @@ type request struct {
 	spec        intake.Spec
 	received    time.Time
 	dir         *directory.Directory // the floor directory as the request found it; nil for none
+	preset      intake.Preset        // what the form opens with filled in
 }
 
 // entry starts the request's audit line with what the request knows.
@@ -101,14 +104,26 @@ func (b *Bot) run(j *request) {
 
 	var o transferResult
 	if h, lost := claim.lost(); lost {
-		o = transferResult{lostTo: &h}
+		o = transferResult{action: j.spec.PlivoAction(), lostTo: &h}
 	} else {
 		plivoAsked = true
 		o = b.askPlivo(j)
 	}
 	e.outcome, e.result, e.err = o.name(), o.result, o.err
 
-	e.replyErr = b.reply(j, ts, o.replyText())
+	// The reply and the ✅/❌ mark go side by side: the mark never delays
+	// the reply by a round trip, and in a channel Slack holds back, the
+	// lanes still send the reply first.
+	marked := make(chan struct{})
+	go func() {
+		defer close(marked)
+		b.markAnnouncement(j, ts, o.statusLine())
+	}()
+	var controls []slack.Block
+	if o.name() == outcome.Transferred {
+		controls = replyBlocks(o.replyText(), controlOf(j, ts, time.Now()), o.action == outcome.WarmTransfer)
+	}
+	e.replyErr = b.reply(j, ts, o.replyText(), controls...)
 	b.release(claim, e.outcome)
 	claim = nil
 	if e.replyErr != nil {
@@ -116,7 +131,7 @@ func (b *Bot) run(j *request) {
 	} else {
 		b.metrics.TransferDone(time.Since(j.received))
 	}
-	b.markAnnouncement(j, ts, o.statusLine())
+	<-marked
 }
 
 // panicked logs a panic that one request's goroutine recovered from, with
@@ -158,19 +173,26 @@ func (b *Bot) announce(j *request, status string) (string, error) {
 // would have asked.
 func (b *Bot) askPlivo(j *request) transferResult {
 	t := j.spec
+	action := t.PlivoAction()
 	if b.cfg.DryRun {
-		return transferResult{dryRun: fmt.Sprintf("cold_transfer to=%s trigger_source=%s role=%s",
+		return transferResult{action: action, dryRun: fmt.Sprintf("%s to=%s trigger_source=%s role=%s", action,
 			t.To.Format(b.cfg.NumberFormat), t.TriggerSource.Format(b.cfg.NumberFormat), t.Role)}
 	}
 	// The Plivo client bounds the call with its own timeout.
-	res, err := b.transferer.ColdTransfer(b.work, t.To, t.TriggerSource, t.Role)
-	return transferResult{result: res, err: err}
+	ask := b.transferer.ColdTransfer
+	if action == outcome.WarmTransfer {
+		ask = b.transferer.WarmTransfer
+	}
+	res, err := ask(b.work, t.To, t.TriggerSource, t.Role)
+	return transferResult{action: action, result: res, err: err}
 }
 
-func (b *Bot) reply(j *request, ts, text string) error {
+// reply posts text in the thread of the announcement ts, with blocks when
+// there are any (a ✅ reply's buttons).
+func (b *Bot) reply(j *request, ts, text string, blocks ...slack.Block) error {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	_, err := b.api.PostMessage(ctx, slackapi.PriorityReply, slackapi.Message{Channel: j.channelID, ThreadTS: ts, Text: text})
+	_, err := b.api.PostMessage(ctx, slackapi.PriorityReply, slackapi.Message{Channel: j.channelID, ThreadTS: ts, Text: text, Blocks: blocks})
 	if err != nil {
 		return fmt.Errorf("reply in thread: %w", err)
 	}

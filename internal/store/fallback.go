@@ -55,6 +55,9 @@ var ErrUnchecked = errors.New("store: Redis is not answering, so the claim canno
 //   - FirstSeen, Take and Untake are served from memory at once: a
 //     redelivery that reaches another replica meanwhile may run its checks
 //     twice, and rates are counted per replica; both are brakes, not locks.
+//   - Remember and Recent too: a Home tab then lists the transfers this
+//     replica remembered (it keeps every one in memory as well), not those
+//     of the others; what is remembered meanwhile does not reach Redis.
 //   - Claim still asks the remote (a claim is one call per transfer); when
 //     the remote cannot answer, it fails with ErrUnchecked, and the bot
 //     refuses the transfer: fail closed.
@@ -69,8 +72,8 @@ var ErrUnchecked = errors.New("store: Redis is not answering, so the claim canno
 // The in-memory store also keeps what this replica did on the remote, so
 // that an outage does not make it forget its own work: FirstSeen records
 // every key locally too and answers "seen" when either store has the key,
-// and claims taken on the remote are mirrored locally and checked first
-// (Release lets go of both).
+// claims taken on the remote are mirrored locally and checked first
+// (Release lets go of both), and recent transfers are remembered in both.
 type Fallback struct {
 	remote Remote
 	local  *Memory
@@ -350,4 +353,45 @@ func (f *Fallback) Untake(ctx context.Context, key string, window time.Duration)
 		return err
 	}
 	return f.local.Untake(ctx, key, window)
+}
+
+// Remember implements Store: on the remote store while it answers, and in
+// memory always, so that the list survives a Redis failure on this
+// replica.
+func (f *Fallback) Remember(ctx context.Context, userID string, t Recent, keep int, ttl time.Duration) error {
+	// Checked here, so that a bad argument is not taken for Redis failing;
+	// and a zero At is set once, for both stores.
+	t, keep, err := checkRemember(f.local.now(), userID, t, keep, ttl)
+	if err != nil {
+		return err
+	}
+	if _, err := f.onRemote(ctx, false, func(ctx context.Context) error {
+		return f.remote.Remember(ctx, userID, t, keep, ttl)
+	}); err != nil {
+		return err
+	}
+	return f.local.Remember(ctx, userID, t, keep, ttl)
+}
+
+// Recent implements Store: the remote store's list while it answers,
+// memory's otherwise.
+func (f *Fallback) Recent(ctx context.Context, userID string, n int) ([]Recent, error) {
+	if !isUserID(userID) {
+		return nil, errBadRecentUser
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	var list []Recent
+	ok, err := f.onRemote(ctx, false, func(ctx context.Context) (err error) {
+		list, err = f.remote.Recent(ctx, userID, n)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return f.local.Recent(ctx, userID, n)
+	}
+	return list, nil
 }

@@ -10,11 +10,19 @@ import (
 // when MemoryConfig.MaxSeen is 0.
 const DefaultMaxSeen = 20_000
 
+// DefaultMaxRecentUsers is how many users' recent transfers Memory keeps at
+// most when MemoryConfig.MaxRecentUsers is 0.
+const DefaultMaxRecentUsers = 10_000
+
 // MemoryConfig configures a Memory store; the zero value works.
 type MemoryConfig struct {
 	// MaxSeen bounds the keys FirstSeen remembers: past it, the oldest
 	// recorded go first, whatever their TTL. Default DefaultMaxSeen.
 	MaxSeen int
+	// MaxRecentUsers bounds the users whose recent transfers Remember
+	// keeps: past it, the user least recently written or read goes first,
+	// whatever the TTL of their list. Default DefaultMaxRecentUsers.
+	MaxRecentUsers int
 	// Now is the clock; default time.Now. Tests move it.
 	Now func() time.Time
 }
@@ -22,7 +30,9 @@ type MemoryConfig struct {
 // Memory is the store of a single replica: everything lives in this
 // process and is lost when it stops. Its memory is bounded: seen keys by
 // count and TTL, claims and rate counters by their TTL (expired entries are
-// swept as new ones arrive). The zero value is not usable: use NewMemory.
+// swept as new ones arrive), recent transfers by users (MaxRecentUsers)
+// and entries per user (MaxRecentKeep). The zero value is not usable: use
+// NewMemory.
 type Memory struct {
 	now func() time.Time
 
@@ -30,12 +40,16 @@ type Memory struct {
 	seen   seenSet
 	claims expiring[Holder]
 	counts expiring[int]
+	recent recentLRU
 }
 
 // NewMemory returns an empty in-memory store.
 func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.MaxSeen <= 0 {
 		cfg.MaxSeen = DefaultMaxSeen
+	}
+	if cfg.MaxRecentUsers <= 0 {
+		cfg.MaxRecentUsers = DefaultMaxRecentUsers
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -45,6 +59,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 		seen:   seenSet{max: cfg.MaxSeen, at: make(map[string]time.Time)},
 		claims: newExpiring[Holder](),
 		counts: newExpiring[int](),
+		recent: newRecentLRU(cfg.MaxRecentUsers),
 	}
 }
 
@@ -130,6 +145,32 @@ func (m *Memory) Untake(_ context.Context, key string, window time.Duration) err
 		m.counts.set(now, k, n-1, end.Sub(now))
 	}
 	return nil
+}
+
+// Remember implements Store.
+func (m *Memory) Remember(_ context.Context, userID string, t Recent, keep int, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	t, keep, err := checkRemember(now, userID, t, keep, ttl)
+	if err != nil {
+		return err
+	}
+	m.recent.push(now, userID, t, keep, ttl)
+	return nil
+}
+
+// Recent implements Store.
+func (m *Memory) Recent(_ context.Context, userID string, n int) ([]Recent, error) {
+	if !isUserID(userID) {
+		return nil, errBadRecentUser
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.recent.get(m.now(), userID, n), nil
 }
 
 // seenNow reports whether key is recorded and live, recording nothing.

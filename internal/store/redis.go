@@ -22,6 +22,7 @@ const KeyPrefix = "coldtransfer:"
 //	coldtransfer:seen:<key>                 FirstSeen, SET NX PX
 //	coldtransfer:claim:<key>                Claim, SET NX PX; the value is the holder
 //	coldtransfer:rate:<key>@<window start>  Take/Untake, INCR+PEXPIRE in a script
+//	coldtransfer:recent:<user id>           Remember/Recent, a list of JSON values, newest first
 //
 // Its client never retries a command (MaxRetries -1): a SET NX or an INCR
 // whose answer was lost may have been applied, and a retry would see its own
@@ -256,6 +257,67 @@ func (r *Redis) Untake(ctx context.Context, key string, window time.Duration) er
 		return fmt.Errorf("redis untake: %w", err)
 	}
 	return nil
+}
+
+// rememberScript puts ARGV[1] first in the list KEYS[1], keeps the ARGV[2]
+// first values and makes the list expire ARGV[3] ms from now. A value of
+// another type under the key (not ours) is replaced.
+var rememberScript = redis.NewScript(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'list' then
+  redis.call('DEL', KEYS[1])
+end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+
+// Remember implements Store.
+func (r *Redis) Remember(ctx context.Context, userID string, t Recent, keep int, ttl time.Duration) error {
+	t, keep, err := checkRemember(r.now(), userID, t, keep, ttl)
+	if err != nil {
+		return err
+	}
+	value, err := encodeRecent(t)
+	if err != nil {
+		return fmt.Errorf("redis remember: %w", err)
+	}
+	if err := rememberScript.Run(ctx, r.client, []string{KeyPrefix + "recent:" + userID},
+		value, keep, atLeastMS(ttl).Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("redis remember: %w", err)
+	}
+	return nil
+}
+
+// Recent implements Store with LRANGE. Values that are not transfers as
+// Remember writes them are skipped (the whole list is read, at most
+// MaxRecentKeep values, so that junk does not hide good entries behind
+// it), and a key of another type reads as no transfers: neither is Redis
+// failing.
+func (r *Redis) Recent(ctx context.Context, userID string, n int) ([]Recent, error) {
+	if !isUserID(userID) {
+		return nil, errBadRecentUser
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	values, err := r.client.LRange(ctx, KeyPrefix+"recent:"+userID, 0, MaxRecentKeep-1).Result()
+	if err != nil {
+		if redis.HasErrorPrefix(err, "WRONGTYPE") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("redis recent: %w", err)
+	}
+	var out []Recent
+	for _, v := range values {
+		if len(out) == n {
+			break
+		}
+		if t, ok := decodeRecent(v); ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // atLeastMS rounds d up to a whole millisecond, at least 1: PX and PEXPIRE

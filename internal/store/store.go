@@ -1,7 +1,7 @@
 // Package store holds what several replicas of the bot must agree on: the
 // requests already taken (so a redelivery runs nothing twice), the calls
-// being transferred (one transfer per call) and how many transfers each
-// requester started.
+// being transferred (one transfer per call), how many transfers each
+// requester started, and each requester's last transfers (their Home tab).
 //
 // Memory is the single-replica store; Redis shares the state between
 // replicas; Fallback uses Redis while it answers and memory otherwise.
@@ -48,6 +48,20 @@ type Store interface {
 	// zero; call it right after the refusal, since in a new window it would
 	// give back an event of that window instead.
 	Untake(ctx context.Context, key string, window time.Duration) error
+
+	// Remember puts t first in the recent transfers of userID (a Slack user
+	// id), keeps the keep newest (at most MaxRecentKeep) and makes the
+	// whole list expire ttl after this write. Strings longer than
+	// MaxRecentField are cut; a zero At is now. The list is a record for
+	// people to read, not a lock: while Redis fails, the Fallback store
+	// keeps it in memory.
+	Remember(ctx context.Context, userID string, t Recent, keep int, ttl time.Duration) error
+
+	// Recent returns up to n of the recent transfers of userID, newest
+	// first; none once the list expired. An entry that cannot be read (a
+	// value another program wrote) is skipped, never an error for the
+	// whole list.
+	Recent(ctx context.Context, userID string, n int) ([]Recent, error)
 }
 
 // Holder is who holds a claim: a request, by a token unique to it, and
