@@ -5,12 +5,14 @@ package main
 // Plivo, one real redis-server.
 
 import (
+	"encoding/json"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
 
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
 )
@@ -126,4 +128,69 @@ func replied(c *cluster) bool {
 		}
 	}
 	return false
+}
+
+// Two supervisors press Abort on one warm transfer at the same moment,
+// through two replicas: Plivo is asked once, and the other presser is told
+// who pressed first.
+func TestAbortPressedOnTwoReplicasRunsOnce(t *testing.T) {
+	t.Parallel()
+	c := startClusterWith(t, 2, map[string]string{"TRANSFER_ALLOWED_USERS": supervisor + ",U456DEF"})
+	a, b := c.bots[0], c.bots[1]
+	c.sendTo(a, c.envelope("warm +14155550009 from +14152220009"))
+	waitFor(t, "the ✅ reply", func() bool { return replied(c) })
+	var reply fakeslack.Call
+	for _, m := range c.slack.Calls("chat.postMessage") {
+		if m.Arg("thread_ts") != "" {
+			reply = m
+		}
+	}
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(reply.Arg("blocks")), &blocks); err != nil {
+		t.Fatal(err)
+	}
+	value := ""
+	for _, bl := range blocks {
+		for _, e := range bl.Elements {
+			if e.ActionID == "abort_transfer" {
+				value = e.Value
+			}
+		}
+	}
+	if value == "" {
+		t.Fatalf("no Abort button on the reply %s", reply.Arg("blocks"))
+	}
+	press := func(user string) fakeslack.Envelope {
+		cb := slack.InteractionCallback{
+			Type: slack.InteractionTypeBlockActions, User: slack.User{ID: user}, ResponseURL: c.slack.ResponseURL(),
+			TriggerID: c.slack.TriggerID(), Team: slack.Team{ID: "T1"}, APIAppID: "A1",
+			Container: slack.Container{Type: "message", MessageTs: reply.AnswerArg("ts"), ChannelID: floor},
+			ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{
+				{ActionID: "abort_transfer", BlockID: "controls", Value: value, Type: "button"},
+			}},
+		}
+		cb.Channel.ID = floor
+		return interaction(t, c.nextID(), cb)
+	}
+	p1, p2 := press(supervisor), press("U456DEF")
+	if err := c.slack.SendTo(c.ctx(), a.conn, p1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.slack.SendTo(c.ctx(), b.conn, p2); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.slack.WaitCalls(c.ctx(), "response_url", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := msgs[0].Arg("text"); !strings.Contains(text, "already pressed Abort") {
+		t.Errorf("the second presser was told %q", text)
+	}
+	waitFor(t, "the abort", func() bool { return c.plivo.Count() >= 2 })
+	c.posts(2, "two presses of one Abort button on two replicas")
 }

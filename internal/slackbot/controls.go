@@ -139,11 +139,13 @@ func (b *Bot) onBlockActions(evt socketmode.Event, cb slack.InteractionCallback)
 	}
 	j.spec.Action = outcome.AbortTransfer
 	if ok, busy := b.tryStart(c.Channel); !ok {
-		b.busy(evt.Request, j, "press", cb.Container.MessageTs+":"+press.ActionID, busy, true)
+		b.busy(evt.Request, j, "trigger", cb.TriggerID, busy, true)
 		return
 	}
 	b.ackThenRun(evt.Request, j, c.Channel, func() {
-		if b.firstTime(evt.Request, "press", cb.Container.MessageTs+":"+press.ActionID) {
+		// A redelivered press (same envelope, or same trigger id) runs
+		// nothing; a second press is a new request, refused by pressOnce.
+		if b.firstTime(evt.Request, "trigger", cb.TriggerID) {
 			b.abort(j, c, cb.Container.MessageTs)
 		}
 	})
