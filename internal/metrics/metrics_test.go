@@ -45,16 +45,25 @@ func TestMethodsCount(t *testing.T) {
 		check func(m *Metrics) float64
 		want  float64
 	}{
-		{"request", func(m *Metrics) { m.Request("modal", "cold_transfer", "unknown"); m.Request("modal", "cold_transfer", "unknown") },
-			func(m *Metrics) float64 { return testutil.ToFloat64(m.requests.WithLabelValues("modal", "cold_transfer", "unknown")) }, 2},
+		{"request", func(m *Metrics) {
+			m.Request("modal", "cold_transfer", "unknown")
+			m.Request("modal", "cold_transfer", "unknown")
+		},
+			func(m *Metrics) float64 {
+				return testutil.ToFloat64(m.requests.WithLabelValues("modal", "cold_transfer", "unknown"))
+			}, 2},
 		{"request leaves the other outcomes at 0", func(m *Metrics) { m.Request("modal", "cold_transfer", "unknown") },
-			func(m *Metrics) float64 { return testutil.ToFloat64(m.requests.WithLabelValues("command", "cold_transfer", "unknown")) }, 0},
+			func(m *Metrics) float64 {
+				return testutil.ToFloat64(m.requests.WithLabelValues("command", "cold_transfer", "unknown"))
+			}, 0},
 		{"plivo", func(m *Metrics) { m.PlivoRequest("cold_transfer", "500", 30*time.Millisecond) },
 			func(m *Metrics) float64 {
 				return float64(histogram(t, m.plivo.WithLabelValues("cold_transfer", "500")).GetSampleCount())
 			}, 1},
 		{"plivo duration in seconds", func(m *Metrics) { m.PlivoRequest("cold_transfer", "201", 1500*time.Millisecond) },
-			func(m *Metrics) float64 { return histogram(t, m.plivo.WithLabelValues("cold_transfer", "201")).GetSampleSum() }, 1.5},
+			func(m *Metrics) float64 {
+				return histogram(t, m.plivo.WithLabelValues("cold_transfer", "201")).GetSampleSum()
+			}, 1.5},
 		{"slack call", func(m *Metrics) { m.SlackCall("chat.update", "http_500") },
 			func(m *Metrics) float64 {
 				return testutil.ToFloat64(m.slackAPI.WithLabelValues("chat.update", "http_500"))

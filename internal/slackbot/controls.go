@@ -27,8 +27,8 @@ import (
 
 // The buttons' action ids.
 const (
-	actionAbort = "abort_transfer"
-	actionAgain = "transfer_again"
+	actionAbort   = "abort_transfer"
+	actionAgain   = "transfer_again"
 	blockControls = "controls"
 )
 
