@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coldtransfer/coldtransfer/internal/outcome"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
