@@ -1,10 +1,16 @@
 package main
 
 import (
+	"net"
 	"os"
+	"slices"
+	"time"
+
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/coldtransfer/coldtransfer/internal/store"
 )
@@ -39,17 +45,65 @@ func TestDeployFiles(t *testing.T) {
 	if strings.Count(dockerfile, "\nFROM ") != 2 {
 		t.Error("Dockerfile is not two stages (build, then run)")
 	}
-	for _, want := range []string{"replicas: 2", "path: ../.env", `test: ["CMD", "/coldtransfer", "-healthcheck"]`, "HEALTH_ADDR: 0.0.0.0:8080", "stop_grace_period: 30s"} {
-		if !strings.Contains(compose, want) {
-			t.Errorf("deploy/compose.yaml lacks %s", want)
-		}
+	// What compose does, read as compose reads it.
+	var c struct {
+		Services map[string]struct {
+			Deploy          struct{ Replicas int }  `yaml:"deploy"`
+			EnvFile         []struct{ Path string } `yaml:"env_file"`
+			Environment     map[string]string       `yaml:"environment"`
+			Healthcheck     struct{ Test []string } `yaml:"healthcheck"`
+			StopGracePeriod string                  `yaml:"stop_grace_period"`
+			ReadOnly        bool                    `yaml:"read_only"`
+			CapDrop         []string                `yaml:"cap_drop"`
+			Volumes         []struct {
+				Source   string `yaml:"source"`
+				Target   string `yaml:"target"`
+				ReadOnly bool   `yaml:"read_only"`
+			} `yaml:"volumes"`
+		} `yaml:"services"`
 	}
-	m := regexp.MustCompile(`(?m)^\s+REDIS_URL: (\S+)$`).FindStringSubmatch(compose)
-	if m == nil {
-		t.Fatal("deploy/compose.yaml sets no REDIS_URL")
+	if err := yaml.Unmarshal([]byte(compose), &c); err != nil {
+		t.Fatalf("deploy/compose.yaml: %v", err)
 	}
-	if opt, err := store.ParseRedisURL(m[1]); err != nil || opt.Addr != "redis:6379" {
-		t.Errorf("compose's REDIS_URL %s: %v; want the redis service", m[1], err)
+	bot, ok := c.Services["bot"]
+	if !ok {
+		t.Fatal("deploy/compose.yaml has no bot service")
+	}
+	if bot.Deploy.Replicas < 2 {
+		t.Errorf("compose runs %d replicas, want at least 2", bot.Deploy.Replicas)
+	}
+	if len(bot.EnvFile) != 1 || bot.EnvFile[0].Path != "../.env" {
+		t.Errorf("compose's env_file %v, want the repository's .env", bot.EnvFile)
+	}
+	if strings.Join(bot.Healthcheck.Test, " ") != "CMD /coldtransfer -healthcheck" {
+		t.Errorf("compose's health check %v, want the binary's -healthcheck", bot.Healthcheck.Test)
+	}
+	if _, port, err := net.SplitHostPort(bot.Environment["HEALTH_ADDR"]); err != nil || port == "" {
+		t.Errorf("compose's HEALTH_ADDR %q: the health check needs a port to ask", bot.Environment["HEALTH_ADDR"])
+	}
+	// SIGTERM gives in-flight transfers 25 s: the container must get more.
+	if grace, err := time.ParseDuration(bot.StopGracePeriod); err != nil || grace < 30*time.Second {
+		t.Errorf("compose's stop_grace_period %q, want at least 30s", bot.StopGracePeriod)
+	}
+	if !bot.ReadOnly || !slices.Contains(bot.CapDrop, "ALL") {
+		t.Errorf("compose's bot: read_only %v, cap_drop %v; want a read-only root and every capability dropped", bot.ReadOnly, bot.CapDrop)
+	}
+	mounted := slices.ContainsFunc(bot.Volumes, func(v struct {
+		Source   string `yaml:"source"`
+		Target   string `yaml:"target"`
+		ReadOnly bool   `yaml:"read_only"`
+	}) bool {
+		return v.Target == bot.Environment["DIRECTORY_FILE"] && v.ReadOnly
+	})
+	if !mounted {
+		t.Errorf("compose's DIRECTORY_FILE %q is not a read-only mount (%v)", bot.Environment["DIRECTORY_FILE"], bot.Volumes)
+	}
+	opt, err := store.ParseRedisURL(bot.Environment["REDIS_URL"])
+	if err != nil {
+		t.Fatalf("compose's REDIS_URL: %v", err)
+	}
+	if host, _, _ := net.SplitHostPort(opt.Addr); c.Services[host].Healthcheck.Test == nil {
+		t.Errorf("compose's REDIS_URL points at %s, which is not a service of the file", opt.Addr)
 	}
 	if !regexp.MustCompile(`(?m)^\.env$`).MatchString(ignore) {
 		t.Error(".dockerignore does not keep .env (secrets) out of the build context")
