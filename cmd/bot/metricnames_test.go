@@ -2,15 +2,12 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"flag"
-	"io"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -39,30 +36,7 @@ func TestMetricNames(t *testing.T) {
 	t.Parallel()
 	f := newFakes(t)
 	env := merge(f.env(), map[string]string{"HEALTH_ADDR": "127.0.0.1:0"})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
-	defer func() {
-		stop()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			t.Error("run did not return after its context was cancelled")
-		}
-	}()
-
-	listening, err := stderr.waitLog(ctx, "health probes listening")
-	if err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
-	}
-	addr, _ := listening["addr"].(string)
-	if err := pollOK(ctx, "http://"+addr+"/readyz"); err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
-	}
+	ctx, addr, stderr := serveReady(t, env)
 	cmd := slack.SlashCommand{UserID: "U123ABC", ChannelID: "CFLOOR7788", Text: "+14152225555 from +14152223333"}
 	if _, err := f.slack.SendSlashCommand(ctx, cmd); err != nil {
 		t.Fatal(err)

@@ -52,30 +52,7 @@ func TestRunServesMetrics(t *testing.T) {
 		channel  = "CFLOOR7788"
 	)
 	env := merge(f.env(), map[string]string{"HEALTH_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug"})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
-	defer func() {
-		stop()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			t.Error("run did not return after its context was cancelled")
-		}
-	}()
-
-	listening, err := stderr.waitLog(ctx, "health probes listening")
-	if err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
-	}
-	addr, _ := listening["addr"].(string)
-	if err := pollOK(ctx, "http://"+addr+"/readyz"); err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
-	}
+	ctx, addr, stderr := serveReady(t, env)
 
 	f.plivo.Respond(fakeplivo.Response{}, fakeplivo.Response{Status: 500, Body: `{"error":"internal"}`})
 	for i, cmd := range []slack.SlashCommand{
@@ -164,4 +141,35 @@ func scrape(t *testing.T, ctx context.Context, url string) string {
 		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
 	}
 	return string(body)
+}
+
+// serveReady runs the bot with env (which sets HEALTH_ADDR) until the test
+// ends, and returns once /readyz answers 200: a context for the test's
+// waits, the health listener's address, and what the bot logged.
+func serveReady(t *testing.T, env map[string]string) (context.Context, string, *syncBuffer) {
+	t.Helper()
+	// Not t.Context(): it ends before the cleanup that waits for run.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	runCtx, stop := context.WithCancel(ctx)
+	stderr := newSyncBuffer()
+	done := make(chan int, 1)
+	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Error("run did not return after its context was cancelled")
+		}
+		cancel()
+	})
+	listening, err := stderr.waitLog(ctx, "health probes listening")
+	if err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, stderr)
+	}
+	addr, _ := listening["addr"].(string)
+	if err := pollOK(ctx, "http://"+addr+"/readyz"); err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, stderr)
+	}
+	return ctx, addr, stderr
 }
