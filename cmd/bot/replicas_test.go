@@ -166,19 +166,24 @@ func (c *cluster) waitAck(env fakeslack.Envelope, n int) fakeslack.Ack {
 	return c.slack.Acks(env.EnvelopeID)[n-1]
 }
 
-// done waits until n transfers have ended (their announcement marked) and
-// returns the thread replies so far.
+// done waits until n transfers have ended (their announcement marked and
+// their thread reply posted: the bot sends both side by side) and returns
+// the thread replies so far.
 func (c *cluster) done(n int) []string {
 	c.t.Helper()
 	if _, err := c.slack.WaitCalls(c.ctx(), "chat.update", n); err != nil {
 		c.t.Fatalf("waiting for %d transfers to end: %v", n, err)
 	}
 	var replies []string
-	for _, m := range c.slack.Calls("chat.postMessage") {
-		if m.Arg("thread_ts") != "" {
-			replies = append(replies, m.Arg("text"))
+	waitFor(c.t, fmt.Sprintf("%d thread replies", n), func() bool {
+		replies = replies[:0]
+		for _, m := range c.slack.Calls("chat.postMessage") {
+			if m.Arg("thread_ts") != "" {
+				replies = append(replies, m.Arg("text"))
+			}
 		}
-	}
+		return len(replies) >= n
+	})
 	return replies
 }
 
