@@ -82,6 +82,16 @@
 // with Retry-After past it), a few channels get transfers at random, and
 // the figures are what a supervisor waits for: envelope → Plivo request
 // and envelope → thread reply. It combines with -peers and -compare.
+//
+// -prod runs production mode instead (prod.go, prodnet.go): every fake
+// behind TLS with a certificate of a CA made for the run (the bot trusts it
+// through SSL_CERT_FILE), a one-way delay per hop on every byte, handshakes
+// included (-prod-slack, -prod-plivo), idle connections closed by the fakes
+// (-prod-idle), and for each bot a first transfer, -prod-warm warm ones and
+// one after -prod-quiet without any. Each hop, envelope → ack,
+// announcement, Plivo request, thread reply and ✅, is printed beside its
+// floor, the injected delays alone. -prod-bot "label [binary] [NAME=value
+// …]", repeated, runs several builds or settings side by side.
 package main
 
 import (
@@ -140,7 +150,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		floor    = flags.Bool("floor", false, "run scenario f, the busy floor (as -only f), see busyfloor.go")
 		pinCPUs  = flags.Bool("pin", true, "-peers, -compare, -floor: the load test on CPU 0, every bot on CPU 1 (2+ CPUs, taskset), see cpus.go")
 	)
+	prodMode := flags.Bool("prod", false, "production mode: TLS, delays per hop, idle connections closed, quiet periods; see prod.go")
 	floorParams := floorFlags(flags)
+	prodParams := prodFlags(flags)
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -187,12 +199,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			os.RemoveAll(dir)
 		}
 	}()
-	if b.bin == "" {
+	if b.bin == "" && (!*prodMode || prodParams.needsBuild()) {
 		fmt.Fprintln(stderr, "building ./cmd/bot …")
 		if b.bin, err = buildBot(ctx, dir); err != nil {
 			fmt.Fprintf(stderr, "loadtest: %v\n", err)
 			return 1
 		}
+	}
+
+	if *prodMode {
+		b.pin = pinning{why: "as in production, each bot may run on either CPU"}
+		if isSet(flags, "pin") && *pinCPUs {
+			b.pin = pin()
+		}
+		return runProduction(ctx, *prodParams, b, stdout, stderr)
 	}
 
 	scenarios := []struct {

@@ -19,7 +19,7 @@ import (
 // startBotWithMetrics starts a bot as startBot does, with a HEALTH_ADDR
 // of its own on a free loopback port, which is what turns its metrics on
 // (without HEALTH_ADDR it counts nothing).
-func startBotWithMetrics(ctx context.Context, argv []string, dir, name string, env []string, fs *fakeslack.Server, conns int) (*botProc, error) {
+func startBotWithMetrics(ctx context.Context, argv []string, dir, name string, env, extra []string, fs *fakeslack.Server, conns int) (*botProc, error) {
 	var err error
 	// The port is free when asked for, but another process on the machine
 	// may take it before the bot binds it: then try another.
@@ -29,7 +29,7 @@ func startBotWithMetrics(ctx context.Context, argv []string, dir, name string, e
 			return nil, err
 		}
 		var bp *botProc
-		if bp, err = startBot(ctx, argv, dir, name, append(slices.Clone(env), "HEALTH_ADDR="+addr), fs, conns); err == nil {
+		if bp, err = startBot(ctx, argv, dir, name, append(slices.Clone(env), "HEALTH_ADDR="+addr), extra, fs, conns); err == nil {
 			bp.healthAddr = addr
 			return bp, nil
 		}

@@ -53,6 +53,7 @@ type bench struct {
 	// scenario (Web API, response URLs, Plivo): CPU per request compares
 	// bots that make different numbers of them per transfer.
 	requests int
+	calib    calibration // -prod: the delayed network's own cost
 }
 
 // start starts a scenario's world: one bot, or with -redis the replicas
@@ -137,16 +138,18 @@ func checkAcks(ctx context.Context, w *world, ts []*transfer) error {
 	return nil
 }
 
-// waitDone waits until the bot has marked n announcements, its last step
-// of a transfer (a peer's last step is the thread reply).
+// waitDone waits until the bot has done n transfers: posted each one's
+// announcement and thread reply and, but for a peer, marked the
+// announcement (beside the reply, so either may come last).
 func (b *bench) waitDone(ctx context.Context, w *world, n int) error {
 	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
-	if b.peer {
-		_, err := w.slack.WaitCalls(ctx, "chat.postMessage", 2*n) // announcement + reply each
-		return err
+	if !b.peer {
+		if _, err := w.slack.WaitCalls(ctx, "chat.update", n); err != nil {
+			return err
+		}
 	}
-	_, err := w.slack.WaitCalls(ctx, "chat.update", n)
+	_, err := w.slack.WaitCalls(ctx, "chat.postMessage", 2*n) // announcement + reply each
 	return err
 }
 

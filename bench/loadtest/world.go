@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,16 +159,26 @@ type worldConfig struct {
 	redis          bool // start a redis-server and give the bots REDIS_URL
 	metrics        bool // give each bot a HEALTH_ADDR of its own, which turns its metrics on
 	pin            pinning
+	// net, when set, puts the fakes behind TLS and a distant network
+	// (production mode, prodnet.go) and gives the bots SSL_CERT_FILE.
+	net *prodNet
+	env []string // NAME=value added to the bots' environment, last (winning)
 }
 
 // startWorld starts the fakes, a redis-server if asked, and the bot
 // processes one after the other, each connected before the next starts.
 func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 	floor := &busyfloor.Throttle{}
+	slackOpts := fakeslack.Options{BotToken: botToken, AppToken: appToken, Throttle: floor}
+	var startPlivo func(*httptest.Server)
+	if wc.net != nil {
+		slackOpts.Start = wc.net.start(wc.net.slack, wc.net.slackConns)
+		startPlivo = wc.net.start(wc.net.plivo, wc.net.plivoConns)
+	}
 	w := &world{
-		slack: fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken, Throttle: floor}),
+		slack: fakeslack.New(slackOpts),
 		floor: floor,
-		plivo: fakeplivo.New(plivoAuthID, plivoAuthToken),
+		plivo: fakeplivo.NewStartedBy(plivoAuthID, plivoAuthToken, startPlivo),
 	}
 	env := []string{
 		"SLACK_BOT_TOKEN=" + botToken,
@@ -183,6 +194,9 @@ func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 		"TRANSFER_RATE_PER_USER=0", // one requester sends every transfer
 		"MAX_IN_FLIGHT=" + strconv.Itoa(wc.maxInFlight),
 		"LOG_LEVEL=warn",
+	}
+	if wc.net != nil {
+		env = append(env, "SSL_CERT_FILE="+wc.net.ca.certFile)
 	}
 	if wc.redis {
 		rdir := filepath.Join(wc.dir, "redis-"+wc.name)
@@ -207,7 +221,7 @@ func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 		if wc.metrics {
 			start = startBotWithMetrics
 		}
-		bp, err := start(ctx, wc.pin.argv(wc.bin), wc.dir, name, env, w.slack, i+1)
+		bp, err := start(ctx, wc.pin.argv(wc.bin), wc.dir, name, env, wc.env, w.slack, i+1)
 		if err != nil {
 			w.stop()
 			return nil, err
@@ -218,9 +232,10 @@ func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 }
 
 // startBot starts one bot process, the command line argv (its binary and
-// maybe a launcher, see pinning.argv), with env and waits until the fake
-// Slack holds conns live connections.
-func startBot(ctx context.Context, argv []string, dir, name string, env []string, fs *fakeslack.Server, conns int) (*botProc, error) {
+// maybe a launcher, see pinning.argv), with env, the runtime's knobs and
+// extra (the last of duplicates wins), and waits until the fake Slack
+// holds conns live connections.
+func startBot(ctx context.Context, argv []string, dir, name string, env, extra []string, fs *fakeslack.Server, conns int) (*botProc, error) {
 	bp := &botProc{logPath: filepath.Join(dir, "bot-"+name+".log"), exited: make(chan struct{})}
 	logFile, err := os.Create(bp.logPath)
 	if err != nil {
@@ -231,7 +246,7 @@ func startBot(ctx context.Context, argv []string, dir, name string, env []string
 	// No env file (-env-file "") and an environment of our own, but for the Go
 	// runtime's knobs: nothing of the developer's shell or .env leaks in.
 	bp.cmd = exec.Command(argv[0], append(argv[1:], "-env-file", "")...)
-	bp.cmd.Env = append(slices.Clone(env), runtimeEnv()...)
+	bp.cmd.Env = append(append(slices.Clone(env), runtimeEnv()...), extra...)
 	bp.cmd.Stdout, bp.cmd.Stderr = logFile, logFile
 	if err := bp.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start bot: %w", err)

@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -109,7 +111,14 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 	plivoCfg := cfg.Plivo
 	if cfg.HealthAddr != "" {
 		m = metrics.New(buildVersion())
-		plivoCfg.Observe = m.PlivoRequest
+	}
+	// The last request to Plivo tells whether transfers are expected, for
+	// the connections kept warm (the hour after start counts too).
+	var lastPlivo atomic.Int64
+	lastPlivo.Store(time.Now().UnixNano())
+	plivoCfg.Observe = func(action, result string, d time.Duration) {
+		lastPlivo.Store(time.Now().UnixNano())
+		m.PlivoRequest(action, result, d) // a nil m counts nothing
 	}
 	transferer, err := plivo.New(plivoCfg)
 	if err != nil {
@@ -143,6 +152,9 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 		Store:        st,
 		Rate:         cfg.RatePerUser,
 		PlivoTimeout: cfg.Plivo.Timeout,
+
+		AllowedChannels: cfg.Policy.Channels,
+		AuditChannel:    cfg.AuditChannel,
 	}, api, az, transferer, log)
 
 	if cfg.HealthAddr != "" {
@@ -173,12 +185,34 @@ func serve(ctx context.Context, cfg config.Config, dir *directory.Directory, log
 		zap.Bool("dry_run", cfg.DryRun), zap.String("number_format", string(cfg.Plivo.NumberFormat)),
 		zap.Int("allowed_users", len(cfg.Policy.Users)), zap.Int("allowed_groups", len(cfg.Policy.Groups)),
 		zap.Int("allowed_channels", len(cfg.Policy.Channels)), zap.Int("max_in_flight", cfg.MaxInFlight))
-	if err := bot.Run(ctx); err != nil {
+	// Connections to Slack and Plivo are kept open between transfers, in
+	// the hour after the last one, so that the next pays no handshake;
+	// a dry run never calls Plivo, and keeps nothing warm.
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	var warm sync.WaitGroup
+	if !cfg.DryRun {
+		expected := func() bool { return time.Since(time.Unix(0, lastPlivo.Load())) < keepWarmFor }
+		warm.Go(func() { api.KeepWarm(warmCtx, keepWarmEvery, 2, expected, log.Named("warm")) })
+		warm.Go(func() { transferer.KeepWarm(warmCtx, keepWarmEvery, expected, log.Named("warm")) })
+	}
+	err = bot.Run(ctx)
+	stopWarm()
+	warm.Wait()
+	if err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
 }
+
+// Connections are kept warm every keepWarmEvery (under the 60 s idle
+// time-out common to load balancers), two to Slack (a transfer's reply
+// and mark go side by side) and one to Plivo, for keepWarmFor after the
+// last transfer.
+const (
+	keepWarmEvery = 45 * time.Second
+	keepWarmFor   = time.Hour
+)
 
 // loadDirectory loads the floor directory file at path ("" for none). Its
 // problems are configuration problems, one line each naming the variable.

@@ -174,10 +174,26 @@ func TestSandbox(t *testing.T) {
 			absent: []string{"form       Cold transfer", "you        ", "Plivo      POST"},
 		},
 		{
+			// Each user's first open publishes at once: no wait for the 10 s
+			// between two publishes of one tab.
+			name:   "the Home tab and the message shortcut",
+			script: []string{"home", "shortcut @bob to=sales", "as intruder", "home", "shortcut @alice", "audit"},
+			want: []string{
+				"> home", "home       COLD TRANSFER", "           ✅ You may transfer calls", "           [New transfer]",
+				"           • Billing queue · billing → +14155550100", "           Your last transfers", "           None in the last 7 days.",
+				"> shortcut @bob to=sales", "#floor     @bob: Caller on line 2", "• Agent on the call: pick a Slack user (◉ @bob)",
+				"you        Agent on the call: @bob", "#floor     🔀 Cold transfer requested by @supervisor with the transfer form, in answer to this message",
+				`"role":"agent","trigger_source":"+14152223333"}`, "edited     ✅ Transferred",
+				"> as intruder", "> home", "home       COLD TRANSFER", "           ⛔ You may not transfer calls.",
+				"> shortcut @alice", "only you   ⛔ You are not allowed to transfer calls.", "> audit", "requester=U0INTRUDER", "outcome=refused",
+			},
+			absent: []string{"form       Cold transfer [Cancel] [Transfer]\n           • Agent on the call: pick a Slack user (◉ @alice)"},
+		},
+		{
 			name:   "help, usage and invalid input",
 			script: []string{"help", "/transfer help", "/transfer +1 415", "audit", "frobnicate"},
 			want: []string{
-				"> help", "  as <name>", "  plivo timeout", "  quit",
+				"> help", "  home", "  shortcut @name", "  as <name>", "  plivo timeout", "  quit",
 				"> /transfer help", "only you   Cold-transfer a live call",
 				"> /transfer +1 415", "only you   ⚠️ from is missing", "outcome=invalid",
 				`sandbox    "frobnicate" is not a command here.`,

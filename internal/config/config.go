@@ -58,6 +58,9 @@ type Config struct {
 	// RedisURL is the shared store of several replicas: any URL go-redis's
 	// ParseURL accepts. "" keeps the state in memory.
 	RedisURL string
+	// AuditChannel is the id of a channel (C… or G…) where every audit
+	// line is also posted (AUDIT_CHANNEL); "" for none.
+	AuditChannel string
 }
 
 // Lookup returns the value of an environment variable and whether it is set,
@@ -82,13 +85,14 @@ func Load(lookup Lookup) (Config, error) {
 			Timeout:      r.duration("PLIVO_TIMEOUT", DefaultPlivoTimeout, maxPlivoTimeout),
 			NumberFormat: r.numberFormat("PLIVO_NUMBER_FORMAT"),
 		},
-		DryRun:      r.bool("DRY_RUN"),
-		HealthAddr:  r.hostPort("HEALTH_ADDR"),
-		MaxInFlight: r.int("MAX_IN_FLIGHT", DefaultMaxInFlight, 1, maxMaxInFlight),
-		LogLevel:    r.logLevel("LOG_LEVEL"),
-		LogFormat:   r.oneOf("LOG_FORMAT", "json", "json", "console"),
-		RatePerUser: r.rate("TRANSFER_RATE_PER_USER", defaultRatePerUser),
-		RedisURL:    r.redisURL("REDIS_URL"),
+		DryRun:       r.bool("DRY_RUN"),
+		HealthAddr:   r.hostPort("HEALTH_ADDR"),
+		MaxInFlight:  r.int("MAX_IN_FLIGHT", DefaultMaxInFlight, 1, maxMaxInFlight),
+		LogLevel:     r.logLevel("LOG_LEVEL"),
+		LogFormat:    r.oneOf("LOG_FORMAT", "json", "json", "console"),
+		RatePerUser:  r.rate("TRANSFER_RATE_PER_USER", defaultRatePerUser),
+		RedisURL:     r.redisURL("REDIS_URL"),
+		AuditChannel: r.channelID("AUDIT_CHANNEL"),
 	}
 
 	cfg.DirectoryFile = r.get("DIRECTORY_FILE")
@@ -319,6 +323,26 @@ func (r *reader) numberFormat(name string) plivo.NumberFormat {
 		r.fail(name, "must be %q or %q, not %s", plivo.FormatE164, plivo.FormatDigits, shown(v))
 	}
 	return f
+}
+
+// channelIDRe is a channel's id as Slack writes it: C (public, or private
+// since 2021) or G (older private channels), then upper-case letters and
+// digits.
+var channelIDRe = regexp.MustCompile(`^[CG][A-Z0-9]{2,30}$`)
+
+// channelID reads the id of a channel the bot posts in. A channel's name is
+// not accepted: names change, and a renamed channel would silently take
+// the posts elsewhere.
+func (r *reader) channelID(name string) string {
+	v := r.get(name)
+	if v == "" {
+		return ""
+	}
+	if !channelIDRe.MatchString(v) {
+		r.fail(name, "%s is not a channel id: C… or G… in capitals, as the channel's details show it (About, at the bottom)", shown(v))
+		return ""
+	}
+	return v
 }
 
 // maxShown is the longest value an error message repeats: room for what an

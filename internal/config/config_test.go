@@ -177,6 +177,16 @@ func TestLoadValid(t *testing.T) {
 			want: func(c *config.Config) { c.LogLevel = zapcore.WarnLevel; c.HealthAddr = ":8080" },
 		},
 		{
+			name: "AUDIT_CHANNEL, public or older private",
+			env:  with(map[string]string{"AUDIT_CHANNEL": " C0AUDIT42 "}),
+			want: func(c *config.Config) { c.AuditChannel = "C0AUDIT42" },
+		},
+		{
+			name: "AUDIT_CHANNEL, an older private channel",
+			env:  with(map[string]string{"AUDIT_CHANNEL": "G0SEC0001"}),
+			want: func(c *config.Config) { c.AuditChannel = "G0SEC0001" },
+		},
+		{
 			name: "limits accepted",
 			env:  with(map[string]string{"PLIVO_TIMEOUT": "1m", "MAX_IN_FLIGHT": "10000", "LOG_LEVEL": "error"}),
 			want: func(c *config.Config) {
@@ -534,6 +544,27 @@ var loadErrorTests = []struct {
 		want: []string{"TRANSFER_ALLOWED_USERS: item 1 is empty", "TRANSFER_ALLOWED_USERS: item 2 is empty"},
 	},
 
+	{
+		name: "AUDIT_CHANNEL by name",
+		env:  with(map[string]string{"AUDIT_CHANNEL": "#security"}),
+		want: []string{`AUDIT_CHANNEL: "#security" is not a channel id: C… or G… in capitals, as the channel's details show it (About, at the bottom)`},
+	},
+	{
+		name: "AUDIT_CHANNEL a user or a direct message",
+		env:  with(map[string]string{"AUDIT_CHANNEL": "D0123ABC"}),
+		want: []string{`AUDIT_CHANNEL: "D0123ABC" is not a channel id: C… or G… in capitals, as the channel's details show it (About, at the bottom)`},
+	},
+	{
+		name: "AUDIT_CHANNEL in lower case",
+		env:  with(map[string]string{"AUDIT_CHANNEL": "c0audit42"}),
+		want: []string{`AUDIT_CHANNEL: "c0audit42" is not a channel id: C… or G… in capitals, as the channel's details show it (About, at the bottom)`},
+	},
+	{
+		name: "AUDIT_CHANNEL a pasted token is not echoed",
+		env:  with(map[string]string{"AUDIT_CHANNEL": botToken}),
+		want: []string{"AUDIT_CHANNEL: a value of 42 characters (not shown: it may be a secret) is not a channel id: C… or G… in capitals, as the channel's details show it (About, at the bottom)"},
+	},
+
 	// Several at once: every one reported, in the order of .env.example.
 	{
 		name: "many problems",
@@ -618,6 +649,7 @@ var knownVariables = map[string]bool{
 	"DRY_RUN": true, "HEALTH_ADDR": true, "MAX_IN_FLIGHT": true, "LOG_LEVEL": true, "LOG_FORMAT": true,
 	"TRANSFER_RATE_PER_USER": true,
 	"REDIS_URL":              true,
+	"AUDIT_CHANNEL":          true,
 }
 
 // secrets returns the secret parts of env that an error must never repeat:

@@ -9,6 +9,7 @@ package directory
 
 import (
 	"encoding/hex"
+	"slices"
 	"strings"
 	"sync"
 
@@ -91,6 +92,16 @@ func (d *Directory) DestinationsAt(to plivo.Endpoint) []Destination {
 func (d *Directory) Agent(slackID string) (Agent, bool) {
 	a, ok := d.agents[slackID]
 	return a, ok
+}
+
+// Agents returns the directory's agents, by Slack user id.
+func (d *Directory) Agents() []Agent {
+	agents := make([]Agent, 0, len(d.agents))
+	for _, a := range d.agents {
+		agents = append(agents, a)
+	}
+	slices.SortFunc(agents, func(a, b Agent) int { return strings.Compare(a.Slack, b.Slack) })
+	return agents
 }
 
 // Typed returns the policy for typed destinations.

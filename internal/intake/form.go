@@ -18,6 +18,7 @@ const (
 	BlockTo            = "to"
 	blockRole          = "role"
 	blockHow           = "how"
+	blockChannel       = "channel"
 
 	// maxPrivateMetadata is Slack's limit on a view's private_metadata.
 	maxPrivateMetadata = 3000
@@ -28,6 +29,13 @@ const (
 type Origin struct {
 	ChannelID   string `json:"c"`
 	ResponseURL string `json:"r"`
+	// PickChannel: the form was opened where there is no channel (the Home
+	// tab), so it asks for one (block "channel"), and ChannelID is read
+	// from it on submission.
+	PickChannel bool `json:"k,omitempty"`
+	// Permalink links the message a shortcut was used on: the
+	// announcement answers it.
+	Permalink string `json:"l,omitempty"`
 
 	// With the floor directory (pickers.go): the directory's version, which
 	// blocks the form has, and for a searched picker the destinations this
@@ -67,20 +75,43 @@ func parseHow(v slack.BlockAction) outcome.Action {
 
 // Preset is what a form opens with already filled in: the agent on the
 // call, as a Slack user with an agent entry (a message shortcut on their
-// message) or as the address the call is on ("Transfer again").
+// message) or as the address the call is on ("Transfer again"); and for a
+// form that asks for its channel, the channel it starts with.
 type Preset struct {
 	AgentUser     string
 	AgentEndpoint string
+	Channel       string
+}
+
+// channelBlock asks for the channel where the transfer is announced, for a
+// form opened where there is none (the Home tab): Slack's
+// default_to_current_conversation has no conversation to default to there.
+func channelBlock(initial string) *slack.InputBlock {
+	el := slack.NewOptionsSelectBlockElement(slack.OptTypeConversations, plainText("Choose a channel"), blockChannel)
+	el.InitialConversation = initial
+	el.Filter = &slack.SelectBlockElementFilter{Include: []string{"public", "private"}, ExcludeBotUsers: true}
+	return slack.NewInputBlock(blockChannel, plainText("Announce in"),
+		plainText("The channel where the transfer is announced and its thread kept."), el)
+}
+
+// withChannel puts the channel picker first when origin has no channel,
+// and marks origin so that the submission reads it.
+func withChannel(origin *Origin, p Preset, blocks []slack.Block) []slack.Block {
+	if origin.ChannelID != "" {
+		return blocks
+	}
+	origin.PickChannel = true
+	return append([]slack.Block{channelBlock(p.Channel)}, blocks...)
 }
 
 // modalBlocks are the form without a directory, with p filled in.
-func modalBlocks(p Preset) slack.Blocks {
+func modalBlocks(p Preset) []slack.Block {
 	agent := textInput(blockTriggerSource, "Agent on the call (phone or SIP)", "+1 415 222 3333",
 		"The member who hands the call over and leaves it. International form with + and country code, or sip:user@host.")
 	if p.AgentEndpoint != "" {
 		agent.Element.(*slack.PlainTextInputBlockElement).InitialValue = p.AgentEndpoint
 	}
-	return slack.Blocks{BlockSet: []slack.Block{
+	return []slack.Block{
 		agent,
 		textInput(BlockTo, "Transfer to (phone or SIP)", "+1 415 222 5555",
 			"Who takes the call. International form with + and country code, or sip:user@host."),
@@ -92,7 +123,7 @@ func modalBlocks(p Preset) slack.Blocks {
 				InitialOption: roleOptions[plivo.RoleAgent],
 			}),
 		howBlock(),
-	}}
+	}
 }
 
 var roleOptions = map[plivo.Role]*slack.OptionBlockObject{
@@ -112,7 +143,8 @@ func plainText(s string) *slack.TextBlockObject {
 
 // transferModal returns the form without a directory.
 func transferModal(origin Origin, p Preset) (slack.ModalViewRequest, error) {
-	return modalView(origin, modalBlocks(p))
+	blocks := withChannel(&origin, p, modalBlocks(p))
+	return modalView(origin, slack.Blocks{BlockSet: blocks})
 }
 
 // modalView is the form with blocks, carrying origin.
@@ -140,7 +172,7 @@ func modalView(origin Origin, blocks slack.Blocks) (slack.ModalViewRequest, erro
 // messages to show under each field, keyed by input block id.
 func ParseSubmission(view slack.View, dir *directory.Directory) (Origin, Spec, map[string]string) {
 	var origin Origin
-	if err := json.Unmarshal([]byte(view.PrivateMetadata), &origin); err != nil || origin.ChannelID == "" {
+	if err := json.Unmarshal([]byte(view.PrivateMetadata), &origin); err != nil || (origin.ChannelID == "" && !origin.PickChannel) {
 		return origin, Spec{}, map[string]string{BlockTo: outOfDateText}
 	}
 	value := func(block string) slack.BlockAction {
@@ -149,12 +181,26 @@ func ParseSubmission(view slack.View, dir *directory.Directory) (Origin, Spec, m
 		}
 		return view.State.Values[block][block]
 	}
+	channelErr := ""
+	if origin.PickChannel {
+		origin.ChannelID = value(blockChannel).SelectedConversation
+		if origin.ChannelID == "" {
+			channelErr = "Choose the channel where the transfer is announced."
+		}
+	}
 	if origin.Version != "" {
 		t, fieldErrs := parseDirectorySubmission(origin, value, dir)
+		if channelErr != "" {
+			fieldErrs = withError(fieldErrs, blockChannel, channelErr)
+			t = Spec{}
+		}
 		return origin, t, fieldErrs
 	}
 
 	fieldErrs := map[string]string{}
+	if channelErr != "" {
+		fieldErrs[blockChannel] = channelErr
+	}
 	role, err := plivo.ParseRole(value(blockRole).SelectedOption.Value)
 	if err != nil {
 		fieldErrs[blockRole] = "Choose agent or customer."
@@ -167,6 +213,15 @@ func ParseSubmission(view slack.View, dir *directory.Directory) (Origin, Spec, m
 		return origin, Spec{}, fieldErrs
 	}
 	return origin, Spec{To: to, TriggerSource: triggerSource, Role: role, Action: parseHow(value(blockHow))}, nil
+}
+
+// withError adds msg under block to errs, which may be nil.
+func withError(errs map[string]string, block, msg string) map[string]string {
+	if errs == nil {
+		errs = map[string]string{}
+	}
+	errs[block] = msg
+	return errs
 }
 
 const outOfDateText = "This form is out of date: close it and type /transfer again."

@@ -103,6 +103,7 @@ func Form(origin Origin, p Preset, dir *directory.Directory, usable []directory.
 			roleOptions[plivo.RoleAgent], roleOptions[plivo.RoleCustomer]))
 	role.Optional = true
 	blocks = append(blocks, role, howBlock())
+	blocks = withChannel(&origin, p, blocks)
 	return modalView(origin, slack.Blocks{BlockSet: blocks})
 }
 

@@ -55,6 +55,7 @@ type Metrics struct {
 	storeFallbacks   prometheus.Counter
 	directoryReloads *prometheus.CounterVec
 	panics           prometheus.Counter
+	auditChannel     *prometheus.CounterVec
 }
 
 // New returns the bot's metrics on a registry of their own, with
@@ -111,6 +112,10 @@ func New(version string) *Metrics {
 		Namespace: namespace, Name: "panics_total",
 		Help: "Panics recovered while handling one request; that request failed, the others went on.",
 	})
+	m.auditChannel = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "audit_channel_posts_total",
+		Help: "Audit lines for AUDIT_CHANNEL, by result: ok, failed (Slack refused or could not be reached) or dropped (too many waiting).",
+	}, []string{"result"})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
 		Help: "Always 1; the labels say which build is running.",
@@ -119,7 +124,7 @@ func New(version string) *Metrics {
 
 	m.reg.MustRegister(
 		m.requests, m.plivo, m.slackAPI, m.ack, m.transfer, m.inFlight, m.socket,
-		m.redeliveries, m.storeFallbacks, m.directoryReloads, m.panics, buildInfo,
+		m.redeliveries, m.storeFallbacks, m.directoryReloads, m.panics, m.auditChannel, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -133,6 +138,9 @@ func New(version string) *Metrics {
 	}
 	for _, k := range redeliveryKinds {
 		m.redeliveries.WithLabelValues(k)
+	}
+	for _, r := range []string{"ok", "failed", "dropped"} {
+		m.auditChannel.WithLabelValues(r)
 	}
 	m.directoryReloads.WithLabelValues("ok")
 	m.directoryReloads.WithLabelValues("refused")
@@ -192,6 +200,15 @@ func (m *Metrics) Panic() {
 		return
 	}
 	m.panics.Inc()
+}
+
+// AuditChannelPost counts one audit line for AUDIT_CHANNEL: "ok",
+// "failed" or "dropped".
+func (m *Metrics) AuditChannelPost(result string) {
+	if m == nil {
+		return
+	}
+	m.auditChannel.WithLabelValues(result).Inc()
 }
 
 // Ack records how long an envelope waited for its ack.

@@ -106,6 +106,16 @@ func fillForm(v *slack.View, values map[string]string) (*slack.ViewState, []stri
 		if !placed && !typed("trigger_source", agent) {
 			notes = append(notes, fmt.Sprintf("(this form has no field for the agent %q: left empty)", agent))
 		}
+	} else if in := inputs["agent"]; in != nil {
+		// Left alone, a preset agent (a shortcut on their message) is
+		// submitted as it is.
+		if sel, ok := in.Element.(*slack.SelectBlockElement); ok && sel.InitialUser != "" {
+			name := sel.InitialUser
+			if p, ok := personByID(name); ok {
+				name = "@" + p.name
+			}
+			put(in, slack.BlockAction{SelectedUser: sel.InitialUser}, name)
+		}
 	}
 
 	if role, ok := values["role"]; ok && role != "" {

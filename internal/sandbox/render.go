@@ -160,6 +160,33 @@ func blockLines(blocks slack.Blocks) []string {
 	return out
 }
 
+// homeLines renders a Home tab as the user sees it: its message blocks,
+// and the buttons and dividers a message of the bot's has none of.
+func homeLines(v slack.View) []string {
+	var out []string
+	for _, bl := range v.Blocks.BlockSet {
+		switch b := bl.(type) {
+		case *slack.ActionBlock:
+			var buttons []string
+			for _, el := range b.Elements.ElementSet {
+				if bt, ok := el.(*slack.ButtonBlockElement); ok && bt.Text != nil {
+					buttons = append(buttons, "["+bt.Text.Text+"]")
+				}
+			}
+			out = append(out, strings.Join(buttons, " "))
+		case *slack.DividerBlock:
+			out = append(out, strings.Repeat("─", 40))
+		case *slack.HeaderBlock:
+			if b.Text != nil {
+				out = append(out, strings.ToUpper(b.Text.Text))
+			}
+		default:
+			out = append(out, blockLines(slack.Blocks{BlockSet: []slack.Block{bl}})...)
+		}
+	}
+	return out
+}
+
 // pack joins items with sep into lines of at most width characters, never
 // breaking an item.
 func pack(items []string, sep string, width int) []string {
@@ -248,7 +275,15 @@ func elementText(el slack.BlockElement) string {
 	case *slack.SelectBlockElement:
 		switch e.Type {
 		case slack.OptTypeUser:
+			if p, ok := personByID(e.InitialUser); ok {
+				return "pick a Slack user (◉ @" + p.name + ")"
+			}
 			return "pick a Slack user"
+		case slack.OptTypeConversations:
+			if e.InitialConversation != "" {
+				return "pick a channel (◉ " + linkText("#"+e.InitialConversation) + ")"
+			}
+			return "pick a channel"
 		case slack.OptTypeExternal:
 			return "pick one, searched as you type"
 		}

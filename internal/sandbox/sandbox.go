@@ -121,8 +121,13 @@ type botLog struct {
 	mu      sync.Mutex
 	partial []byte        // the start of a line not yet ended
 	audits  [][]byte      // every audit line, as written
-	changed chan struct{} // closed, and replaced, when an audit line comes
+	homes   []homeLine    // every "home tab" line: what came of opening a Home tab
+	changed chan struct{} // closed, and replaced, when an audit or home tab line comes
 }
+
+// homeLine is what the bot did when a user opened their Home tab:
+// published it, left it unchanged, or put it off (later).
+type homeLine struct{ user, result string }
 
 func newBotLog(f *os.File) *botLog { return &botLog{f: f, changed: make(chan struct{})} }
 
@@ -139,13 +144,23 @@ func (l *botLog) Write(p []byte) (int, error) {
 		line := bytes.Clone(l.partial[:i])
 		l.partial = l.partial[i+1:]
 		var entry struct {
-			Msg string `json:"msg"`
+			Msg    string `json:"msg"`
+			User   string `json:"user"`
+			Result string `json:"result"`
 		}
-		if json.Unmarshal(line, &entry) == nil && entry.Msg == "transfer" {
+		if json.Unmarshal(line, &entry) != nil {
+			continue
+		}
+		switch entry.Msg {
+		case "transfer":
 			l.audits = append(l.audits, line)
-			close(l.changed)
-			l.changed = make(chan struct{})
+		case "home tab":
+			l.homes = append(l.homes, homeLine{user: entry.User, result: entry.Result})
+		default:
+			continue
 		}
+		close(l.changed)
+		l.changed = make(chan struct{})
 	}
 	return l.f.Write(p)
 }
@@ -186,6 +201,40 @@ func (l *botLog) waitAudit(ctx context.Context, n int) ([]byte, error) {
 		case <-changed:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		}
+	}
+}
+
+// homeCount returns how many "home tab" lines were written so far.
+func (l *botLog) homeCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.homes)
+}
+
+// waitHome waits for a "home tab" line about user, after the first n
+// lines, that says the tab is settled (published or unchanged), and
+// returns its result; later says whether the bot first put it off.
+func (l *botLog) waitHome(ctx context.Context, user string, n int) (result string, later bool, err error) {
+	for {
+		l.mu.Lock()
+		changed := l.changed
+		later = false
+		for _, h := range l.homes[min(n, len(l.homes)):] {
+			switch {
+			case h.user != user:
+			case h.result == "later":
+				later = true
+			default:
+				l.mu.Unlock()
+				return h.result, later, nil
+			}
+		}
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return "", later, ctx.Err()
 		}
 	}
 }

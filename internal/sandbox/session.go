@@ -170,6 +170,10 @@ func (s *session) do(ctx context.Context, line string) bool {
 		s.slashCommand(ctx, rest)
 	case "form":
 		s.formCommand(ctx, rest)
+	case "home":
+		s.home(ctx)
+	case "shortcut":
+		s.shortcut(ctx, rest)
 	case "as":
 		s.as(rest)
 	case "plivo":
@@ -256,6 +260,9 @@ What a supervisor types in #floor, sent to the bot as the current user:
   (@alice, @bob… are sent as Slack sends mentions; names: see directory)
 Sandbox commands:
   form to=… agent=… role=…   open the form, show its fields, submit it with these values
+  home                       open the bot's Home tab and show it
+  shortcut @name [to=… …]    Transfer this caller on a message by @name in #floor: the
+                             form, submitted when values are given (as with form)
   as <name>                  act as supervisor, lead, intruder, alice, bob or carol
   plivo 500 | 404 | 400 [text] | 429 | <status> [text]   Plivo's answer to the next transfer
   plivo timeout | slow | hangup | html | ok               (ok: back to 201 Created)
@@ -675,6 +682,12 @@ func (s *session) formCommand(ctx context.Context, args string) {
 		return // refused: the requester was told why
 	}
 
+	s.submitForm(ctx, r, view, values)
+}
+
+// submitForm fills in the form view that r opened with values, as a
+// supervisor would, submits it, and prints what came of it.
+func (s *session) submitForm(ctx context.Context, r *request, view *slack.View, values map[string]string) {
 	state, filled, notes := fillForm(view, values)
 	s.say("you", append(append(filled, notes...), "press ["+buttonText(view.Submit, "Submit")+"]")...)
 	view.State = state
@@ -685,6 +698,7 @@ func (s *session) formCommand(ctx context.Context, args string) {
 		User: slack.User{ID: r.user.id, Name: r.user.name},
 		View: *view,
 	})
+	var ack fakeslack.Ack
 	if err == nil {
 		ack, err = s.w.slack.WaitAck(ctx, env.EnvelopeID)
 	}
@@ -738,4 +752,105 @@ func fieldErrors(payload json.RawMessage) map[string]string {
 		return nil
 	}
 	return p.Errors
+}
+
+// home opens the current user's Home tab, as clicking the app in Slack
+// does, and prints it once the bot has published it (or left it as it
+// was: the bot publishes a tab at most once every 10 s, and not when
+// nothing changed).
+func (s *session) home(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	s.last = &request{user: s.user, audits: s.w.log.count(), start: time.Now()}
+	n := s.w.log.homeCount()
+	env, err := s.w.slack.SendAppHomeOpened(ctx, s.user.id)
+	if err == nil {
+		_, err = s.w.slack.WaitAck(ctx, env.EnvelopeID)
+	}
+	if err != nil {
+		s.gaveUp(fmt.Errorf("open the Home tab: %w", err))
+		return
+	}
+	result, later, err := s.w.log.waitHome(ctx, s.user.id, n)
+	s.printRecords()
+	if err != nil {
+		s.gaveUp(fmt.Errorf("wait for the Home tab: %w", err))
+		return
+	}
+	tab, ok := s.w.slack.HomeView(s.user.id)
+	if !ok {
+		s.say("home", "(Slack shows no Home tab: the bot published none)")
+		return
+	}
+	v, err := tab.Decode()
+	if err != nil {
+		s.say("home", "(unreadable Home tab: "+err.Error()+")")
+		return
+	}
+	switch {
+	case later:
+		s.say("sandbox", "The bot publishes a Home tab at most once every 10 s: it published this one when they were over.")
+	case result == "unchanged":
+		s.say("sandbox", "Nothing changed since the bot last published this tab: it was not published again.")
+	}
+	s.sayText("home", homeLines(v)...)
+}
+
+// shortcut posts a message by the person args names in #floor and uses
+// Transfer this caller on it as the current user: the form opens, or the
+// requester is told why not. With values after the name (to=… agent=…
+// role=…), the form is filled in and submitted, as with form.
+func (s *session) shortcut(ctx context.Context, args string) {
+	name, rest, _ := strings.Cut(strings.TrimSpace(args), " ")
+	author, ok := personNamed(name)
+	if !ok {
+		s.say("sandbox", fmt.Sprintf("shortcut takes the author of the message, e.g. shortcut @alice (or shortcut @alice to=billing); %q is nobody here.", name))
+		return
+	}
+	values, err := parseFormValues(rest)
+	if err != nil {
+		s.say("sandbox", err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	const text = "Caller on line 2 is asking for the billing team."
+	ts := s.w.slack.AddUserMessage(channelID, author.id, text)
+	s.say("#"+channelName, "@"+author.name+": "+text)
+	s.say("you", "⋮ → Transfer this caller, on that message")
+	r := &request{user: s.user, responseURL: s.w.slack.ResponseURL(), triggerID: s.w.slack.TriggerID(),
+		audits: s.w.log.count(), start: time.Now()}
+	s.last = r
+	env, err := s.w.slack.SendMessageAction(ctx, slack.InteractionCallback{
+		CallbackID:  "transfer_from_message",
+		User:        slack.User{ID: s.user.id, Name: s.user.name},
+		Channel:     slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: channelID}, Name: channelName}},
+		Message:     slack.Message{Msg: slack.Msg{User: author.id, Timestamp: ts, Text: text}},
+		TriggerID:   r.triggerID,
+		ResponseURL: r.responseURL,
+	})
+	if err == nil {
+		_, err = s.w.slack.WaitAck(ctx, env.EnvelopeID)
+	}
+	if err != nil {
+		s.gaveUp(fmt.Errorf("use the shortcut: %w", err))
+		return
+	}
+	view, err := s.waitForm(ctx, r)
+	if err == nil && view == nil {
+		// Refused: the requester is told, and the refusal audited.
+		actx, acancel := context.WithTimeout(ctx, auditTimeout)
+		_, _ = s.w.log.waitAudit(actx, r.audits)
+		acancel()
+	}
+	s.printRecords()
+	switch {
+	case err != nil:
+		s.gaveUp(err)
+	case view == nil:
+	case len(values) == 0:
+		s.say("", "(to fill it in and submit it, type: shortcut @"+author.name+" to=… agent=… role=…)")
+	default:
+		s.submitForm(ctx, r, view, values)
+	}
 }

@@ -1,43 +1,31 @@
 package slackapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
-
-	"github.com/coldtransfer/coldtransfer/internal/retryafter"
 )
 
-// The channel messages of a transfer (the announcement, the thread reply,
-// the ✅/❌ mark) are the bot's hot path: three Web API calls per transfer.
-// They go as JSON bodies with the token as a bearer, which Slack accepts
-// for chat.postMessage and chat.update, rather than through slack-go's form
-// encoding: the blocks are encoded once instead of once as JSON and again
-// as a form value three times longer, and of the answer only ok, error and
-// ts are read. Errors are slack-go's own types, so that callers and
-// messages.go tell them apart as before.
-
-// Message is the body of chat.postMessage and chat.update.
+// Message is a channel message the bot posts (chat.postMessage) or
+// replaces (chat.update).
 type Message struct {
-	Channel  string        `json:"channel"`
-	TS       string        `json:"ts,omitempty"`        // chat.update: the message to replace
-	ThreadTS string        `json:"thread_ts,omitempty"` // chat.postMessage: reply in this thread
-	Text     string        `json:"text"`
-	Blocks   []slack.Block `json:"blocks,omitempty"`
+	Channel  string
+	TS       string // chat.update: the message to replace
+	ThreadTS string // chat.postMessage: reply in this thread
+	Text     string // the text, also the fallback of the blocks
+	Blocks   []slack.Block
 }
 
-// chatAnswer is what the bot reads of Slack's answer.
-type chatAnswer struct {
-	OK       bool                   `json:"ok"`
-	Error    string                 `json:"error"`
-	TS       string                 `json:"ts"`
-	Metadata slack.ResponseMetadata `json:"response_metadata"`
+// options are msg's text and blocks as slack-go sends them. The text is
+// not escaped: the bot writes mentions (<@U…>) itself.
+func (msg Message) options() []slack.MsgOption {
+	opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false)}
+	if len(msg.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(msg.Blocks...))
+	}
+	return opts
 }
 
 // PostMessage posts msg with chat.postMessage and returns its ts. prio
@@ -45,56 +33,19 @@ type chatAnswer struct {
 // (lanes.go). A message that may have reached Slack is never sent again:
 // its error is then a *MaybeSentError.
 func (a *API) PostMessage(ctx context.Context, prio Priority, msg Message) (string, error) {
-	ans, err := a.chat(inLane(ctx, msg.Channel, prio), "chat.postMessage", msg)
-	return ans.TS, err
+	opts := msg.options()
+	if msg.ThreadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(msg.ThreadTS))
+	}
+	_, ts, err := a.client.PostMessageContext(inLane(ctx, msg.Channel, prio), msg.Channel, opts...)
+	return ts, err
 }
 
 // UpdateMessage replaces the message msg.TS with chat.update, as a mark:
-// the least urgent of a channel's messages.
+// the least urgent of a channel's messages. Blocks left out are removed.
 func (a *API) UpdateMessage(ctx context.Context, msg Message) error {
-	_, err := a.chat(inLane(ctx, msg.Channel, PriorityMark), "chat.update", msg)
+	_, _, _, err := a.client.UpdateMessageContext(inLane(ctx, msg.Channel, PriorityMark), msg.Channel, msg.TS, msg.options()...)
 	return err
-}
-
-func (a *API) chat(ctx context.Context, method string, msg Message) (chatAnswer, error) {
-	var buf bytes.Buffer
-	buf.Grow(1 << 10) // a message's JSON, at once rather than in doublings from 64 bytes
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // Slack reads <@U…> as it is
-	if err := enc.Encode(msg); err != nil {
-		return chatAnswer{}, fmt.Errorf("%s: encode: %w", method, err)
-	}
-	body := buf.Bytes()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url+method, bytes.NewReader(body))
-	if err != nil {
-		return chatAnswer{}, err
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return chatAnswer{}, err
-	}
-	defer resp.Body.Close()
-	// What slack-go's checkStatusCode returns, for the same answers.
-	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
-		return chatAnswer{}, &slack.RateLimitedError{RetryAfter: retryafter.AtLeastASecond(resp.Header.Get("Retry-After"), time.Now())}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return chatAnswer{}, slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
-	}
-	var ans chatAnswer
-	answer, err := readBody(resp) // read to the end, so that the connection is reused
-	if err == nil {
-		err = json.Unmarshal(answer, &ans)
-	}
-	if err != nil {
-		return chatAnswer{}, fmt.Errorf("%s: read the answer: %w", method, err)
-	}
-	if !ans.OK {
-		return ans, slack.SlackErrorResponse{Err: ans.Error, ResponseMetadata: ans.Metadata}
-	}
-	return ans, nil
 }
 
 // PostEphemeral posts text to user in channel, seen by them only
@@ -126,4 +77,22 @@ func (a *API) URL() string { return a.url }
 // and HTTP client, for the bot's event loop.
 func (a *API) SocketMode(opts ...socketmode.Option) *socketmode.Client {
 	return socketmode.New(a.client, opts...)
+}
+
+// PublishHome publishes view as userID's Home tab (views.publish).
+func (a *API) PublishHome(ctx context.Context, userID string, view slack.HomeTabViewRequest) error {
+	if _, err := a.client.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: userID, View: view}); err != nil {
+		return fmt.Errorf("views.publish: %w", err)
+	}
+	return nil
+}
+
+// Permalink returns the link to the message ts of channel
+// (chat.getPermalink).
+func (a *API) Permalink(ctx context.Context, channel, ts string) (string, error) {
+	link, err := a.client.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+	if err != nil {
+		return "", fmt.Errorf("chat.getPermalink: %w", err)
+	}
+	return link, nil
 }

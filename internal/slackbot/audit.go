@@ -40,6 +40,7 @@ type auditLine struct {
 	err       error  // why the request failed, if it did
 	problem   string // for invalid input: what was wrong
 	replyErr  error  // the thread reply could not be posted
+	thread    string // ts of the transfer's announcement, once posted: its thread
 }
 
 // audit writes the entry's `transfer` line. A result that could not be
@@ -57,6 +58,9 @@ func (b *Bot) audit(e *auditLine) {
 		ce.Write(auditFields(e)...)
 	}
 	b.metrics.Request(e.path, e.spec.PlivoAction(), e.outcome)
+	// Neither waits: each puts the line in a queue of its own.
+	b.queueAudit(e)
+	b.rememberForHome(e)
 }
 
 // auditFields are the fields of the entry's `transfer` line.

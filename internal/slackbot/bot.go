@@ -51,6 +51,8 @@ type SlackAPI interface {
 	OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error
 	ChannelHeld(channel string) bool
 	URL() string
+	PublishHome(ctx context.Context, userID string, view slack.HomeTabViewRequest) error
+	Permalink(ctx context.Context, channel, ts string) (string, error)
 }
 
 // Transferer asks Plivo to move a live call: cold, warm, or to abort a
@@ -100,6 +102,16 @@ type Config struct {
 	// ClaimHold is how long a call stays claimed after a transfer that
 	// Plivo accepted or may have. Default 15 s.
 	ClaimHold time.Duration
+	// AllowedChannels are TRANSFER_ALLOWED_CHANNELS: the Home tab says
+	// where transfers may be asked for, and its form's channel picker
+	// starts at the first. Empty: any channel.
+	AllowedChannels []string
+	// AuditChannel (AUDIT_CHANNEL) is a channel id where every audit line
+	// is also posted, one message each; "" for none.
+	AuditChannel string
+	// HomeInterval is the least time between two publishes of one user's
+	// Home tab. Default 10 s.
+	HomeInterval time.Duration
 }
 
 // Bot answers /transfer over Socket Mode.
@@ -126,6 +138,10 @@ type Bot struct {
 	// envelopeAt is when the event loop took the event it is handling. Only
 	// the event loop touches it: handle sets it, ack reads it.
 	envelopeAt time.Time
+
+	home      *homeTabs     // the Home tabs published, and the work of publishing them
+	auditPost *auditChannel // the audit lines on their way to AUDIT_CHANNEL
+	links     threadLinks   // the workspace's message links, learnt once
 
 	// work is the context of in-flight requests. It outlives Run's context,
 	// so that a shutdown lets them finish, and ends when the grace is over.
@@ -156,6 +172,9 @@ func New(cfg Config, api SlackAPI, authorizer Authorizer, transferer Transferer,
 	if cfg.ClaimHold <= 0 {
 		cfg.ClaimHold = defaultClaimHold
 	}
+	if cfg.HomeInterval <= 0 {
+		cfg.HomeInterval = defaultHomeInterval
+	}
 	opts := []socketmode.Option{socketmode.OptionLog(zap.NewStdLog(log.Named("socketmode")))}
 	if cfg.PingInterval > 0 {
 		opts = append(opts, socketmode.OptionPingInterval(cfg.PingInterval))
@@ -174,6 +193,8 @@ func New(cfg Config, api SlackAPI, authorizer Authorizer, transferer Transferer,
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		overflow:   make(chan struct{}, cfg.MaxInFlight),
 		perChannel: make(map[string]int),
+		home:       newHomeTabs(),
+		auditPost:  newAuditChannel(cfg.AuditChannel),
 		work:       work,
 		cancelWork: cancel,
 	}
@@ -197,6 +218,9 @@ func (b *Bot) Ready() bool { return b.ready.Load() }
 func (b *Bot) Run(ctx context.Context) error {
 	conn, disconnect := context.WithCancel(ctx)
 	defer disconnect()
+	// The Home tab and the audit channel work beside the requests, never
+	// in their way; they stop once the requests are done.
+	stopSurfaces := b.startSurfaces()
 	runErr := make(chan error, 1)
 	go func() { runErr <- b.sm.RunContext(conn) }()
 
@@ -223,6 +247,7 @@ loop:
 		<-runErr
 	}
 	b.drain()
+	stopSurfaces()
 	return fatal
 }
 

@@ -107,6 +107,9 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 	case cb.Type == slack.InteractionTypeBlockSuggestion && cb.View.CallbackID == intake.CallbackID:
 		b.onBlockSuggestion(evt, cb)
 		return
+	case cb.Type == slack.InteractionTypeBlockActions && isHomeAction(cb) != nil:
+		b.onHomeAction(evt, cb, isHomeAction(cb))
+		return
 	case cb.Type == slack.InteractionTypeBlockActions:
 		b.onBlockActions(evt, cb)
 		return
@@ -127,7 +130,7 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 		return
 	}
 	j := &request{path: outcome.Modal, userID: cb.User.ID, channelID: origin.ChannelID, responseURL: origin.ResponseURL,
-		spec: t, received: now, dir: dir}
+		spec: t, received: now, dir: dir, permalink: origin.Permalink}
 	if ok, busy := b.tryStart(j.channelID); !ok {
 		// The form stays open, so pressing Transfer again is the retry; a
 		// twin submission that runs has closed it, and Slack drops this.
@@ -199,13 +202,17 @@ func (b *Bot) openModal(j *request, triggerID string, first func() bool) {
 // Authorizer can say before ctx ends (a group not confirmed in time hides
 // its destinations: fail closed).
 func (b *Bot) form(ctx context.Context, j *request) (slack.ModalViewRequest, error) {
-	origin := intake.Origin{ChannelID: j.channelID, ResponseURL: j.responseURL}
+	origin := intake.Origin{ChannelID: j.channelID, ResponseURL: j.responseURL, Permalink: j.permalink}
+	preset := j.preset
+	if j.pickChannel {
+		origin.ChannelID, preset.Channel = "", j.channelID
+	}
 	if j.dir == nil {
-		return intake.Form(origin, j.preset, nil, nil, nil, false)
+		return intake.Form(origin, preset, nil, nil, nil, false)
 	}
 	usable, idx := b.authorizer.UsableDestinations(ctx, j.userID, j.dir)
 	mayType := b.authorizer.MayType(ctx, j.userID, j.dir.Typed()).Allowed
-	return intake.Form(origin, j.preset, j.dir, usable, idx, mayType)
+	return intake.Form(origin, preset, j.dir, usable, idx, mayType)
 }
 
 // optionsAck is the answer to a block_suggestion; Slack wants the options

@@ -68,6 +68,8 @@ type options struct {
 	slack        *fakeslack.Server                             // a fake Slack shared with other bots (replicas); nil: one of its own
 	httpTimeout  time.Duration                                 // one Slack HTTP attempt's bound; zero: the bot's default
 	slackTimeout time.Duration                                 // one Web API call's bound, retries included; zero: the bot's default
+	auditChannel string                                        // AUDIT_CHANNEL; "" for none
+	homeInterval time.Duration                                 // least time between two publishes of one Home tab; zero: 10 s
 }
 
 // newFakeSlack returns the fake Slack of the test world.
@@ -148,6 +150,10 @@ func start(t *testing.T, opts options) *harness {
 		ClaimHold:     opts.claimHold,
 		PlivoTimeout:  opts.plivoTimeout,
 		SlackTimeout:  opts.slackTimeout,
+
+		AllowedChannels: policy.Channels,
+		AuditChannel:    opts.auditChannel,
+		HomeInterval:    opts.homeInterval,
 	}, api, az, pc, log)
 
 	ctx, cancel := context.WithCancel(context.Background())

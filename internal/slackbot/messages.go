@@ -157,6 +157,9 @@ func announcement(j *request, status string) (string, []slack.Block) {
 	if j.path == outcome.Modal {
 		via = "the transfer form"
 	}
+	if link := answerLink(j.permalink); link != "" {
+		via += ", " + link
+	}
 	t := j.spec
 	// From the directory: the agent by mention, the destination by label,
 	// each with the endpoint sent to Plivo.
@@ -387,3 +390,272 @@ func abortedStatus(o transferResult) string {
 
 // abortedReplyText replaces a ✅ reply once its transfer was aborted.
 const abortedReplyText = ":white_check_mark: Plivo accepted the warm transfer; it was then aborted (see below)."
+
+// The Home tab (homeview.go), the message shortcut (shortcut.go) and the
+// audit channel (auditchannel.go).
+
+const (
+	homeTitle             = "Cold transfer"
+	homeNewTransferButton = "New transfer"
+)
+
+// homeStatusText is the top of a Home tab: may the user transfer, where,
+// and if not, why and whom to ask. A user whose groups Slack could not
+// confirm is told so, and shown nothing that depends on it.
+func homeStatusText(d authz.Decision, channels []string) string {
+	switch {
+	case d.Allowed:
+		where := "in any channel the bot can post in"
+		if len(channels) > 0 {
+			where = "in " + channelList(channels)
+		}
+		return ":white_check_mark: *You may transfer calls* " + where +
+			": with *New transfer* below, `/transfer` in the channel, or *Transfer this caller* on a message about the call (⋮ → More message shortcuts)."
+	case d.Denial == authz.DeniedLookup:
+		return ":warning: *Slack could not confirm your user-group membership just now*, so this tab cannot say whether you may transfer calls, " +
+			"and shows nothing that depends on it (destinations, typed numbers, agents). Open the tab again in a minute; if this stays, tell the bot's operator."
+	default:
+		return ":no_entry: *You may not transfer calls.* To be allowed, ask the bot's operator to add you to TRANSFER_ALLOWED_USERS or to an allowed user group."
+	}
+}
+
+// channelList renders channel ids as mentions: "<#C1>, <#C2> or <#C3>".
+func channelList(ids []string) string {
+	ms := make([]string, len(ids))
+	for i, id := range ids {
+		ms[i] = "<#" + id + ">"
+	}
+	if len(ms) == 1 {
+		return ms[0]
+	}
+	return strings.Join(ms[:len(ms)-1], ", ") + " or " + ms[len(ms)-1]
+}
+
+// homeDestinationLines list the destinations a user may send calls to: as
+// /transfer list does, label, name and endpoint.
+func homeDestinationLines(info homeInfo) []string {
+	if info.dir == nil {
+		return []string{"*There is no floor directory*: give the number or SIP address the call goes to, in the form or as `/transfer <to> from <agent on the call>`."}
+	}
+	var ls []string
+	if len(info.usable) == 0 {
+		ls = append(ls, "*There is no destination in the floor directory you may send calls to.*")
+	} else {
+		ls = append(ls, "*Destinations you may send calls to* (by name in `/transfer`, in any case):")
+	}
+	if info.unchecked > 0 {
+		ls = append(ls, fmt.Sprintf(":warning: %d more are limited to user groups Slack could not confirm just now, and are not shown.", info.unchecked))
+	}
+	for _, d := range info.usable {
+		ls = append(ls, fmt.Sprintf("• %s · `%s` → %s", esc(d.Label), d.Name, code(d.To.String())))
+	}
+	return ls
+}
+
+// homeTypedText says whether a user may type numbers and SIP addresses,
+// and within what (typed is the directory's policy, d the decision).
+func homeTypedText(d authz.Decision, typed directory.Typed) string {
+	switch {
+	case d.Allowed:
+		var within []string
+		if len(typed.Prefixes) > 0 {
+			within = append(within, "numbers starting "+codeList(typed.Prefixes))
+		}
+		if len(typed.DenyPrefixes) > 0 {
+			within = append(within, "never numbers starting "+codeList(typed.DenyPrefixes))
+		}
+		if len(typed.SIPDomains) > 0 {
+			within = append(within, "SIP addresses only at "+codeList(typed.SIPDomains))
+		}
+		if len(within) == 0 {
+			return "*You may also type a number or SIP address*, to anywhere."
+		}
+		return "*You may also type a number or SIP address*: " + strings.Join(within, "; ") + "."
+	case d.Destination != nil && d.Destination.LookupFailed:
+		return ":warning: Whether you may type numbers and SIP addresses could not be checked just now (a user-group lookup failed): the form does not offer it until it can be."
+	case d.Destination != nil && d.Destination.Rule == authz.RuleTypedNotAllowed:
+		return "Numbers and SIP addresses typed by hand are not allowed on this floor: use the destinations above."
+	default:
+		return "You may not type numbers or SIP addresses: use the destinations above."
+	}
+}
+
+// homeAgentLines list the floor's agents, or when the directory cannot
+// list them, how many there are and whether the user is one.
+func homeAgentLines(info homeInfo) []string {
+	if !info.agentsListed {
+		line := fmt.Sprintf("*Agents on the floor*: %d in the floor directory; pick the agent on the call in the form, or name them with `from @name`.", info.dir.NumAgents())
+		if a, ok := info.dir.Agent(info.user); ok {
+			line += fmt.Sprintf(" You are one of them, on %s: `from me` names you.", code(a.Endpoint.String()))
+		}
+		return []string{line}
+	}
+	if len(info.agents) == 0 {
+		return []string{"*There are no agents in the floor directory*: give the number or SIP address the agent is on the call with."}
+	}
+	ls := []string{"*Agents on the floor* (the agent on the call: pick them in the form, or `from @name`):"}
+	for _, a := range info.agents {
+		ls = append(ls, fmt.Sprintf("• <@%s> · %s", a.Slack, code(a.Endpoint.String())))
+	}
+	return ls
+}
+
+// homeRecentLines list a user's own last transfers, newest first.
+func homeRecentLines(info homeInfo) []string {
+	ls := []string{fmt.Sprintf("*Your last transfers* (the last %d, kept %d days)", homeKeep, int(homeTTL.Hours()/24))}
+	switch {
+	case info.recentErr != nil:
+		return append(ls, ":warning: Your last transfers could not be read just now; open the tab again in a minute.")
+	case len(info.recent) == 0:
+		return append(ls, fmt.Sprintf("None in the last %d days.", int(homeTTL.Hours()/24)))
+	}
+	for _, r := range info.recent {
+		o := outcome.Outcome(r.Outcome)
+		line := fmt.Sprintf("• <!date^%d^{date_short_pretty} {time}|%s> · %s %s · %s", r.At.Unix(), r.At.UTC().Format("2006-01-02 15:04 UTC"),
+			outcomeMark(o), outcomeWords(o), capitalize(kindName(outcome.Action(r.Action))))
+		if r.Destination != "" {
+			dest := code(r.Destination)
+			if info.dir != nil {
+				if d, ok := info.dir.Destination(r.Destination); ok {
+					dest = esc(d.Label)
+				}
+			}
+			line += " to " + dest
+		}
+		if r.Agent != "" {
+			line += " · agent " + agentMention(r.Agent)
+		}
+		if r.Channel != "" {
+			line += " · <#" + r.Channel + ">"
+		}
+		if link := info.links[r.Channel+"/"+r.ThreadTS]; link != "" && r.ThreadTS != "" {
+			line += " · <" + linkURL(link) + "|thread>"
+		}
+		ls = append(ls, line)
+	}
+	return ls
+}
+
+// homeCutText ends a list cut to fit the tab.
+func homeCutText(n int) string {
+	return fmt.Sprintf("…and %d more: the form offers them all.", n)
+}
+
+// agentMention renders an agent as the Home tab and the audit channel show
+// it: a Slack user by mention, an address as code.
+func agentMention(agent string) string {
+	if isSlackUser(agent) {
+		return "<@" + agent + ">"
+	}
+	return code(agent)
+}
+
+// isSlackUser reports whether s is a Slack user id (U… or W…, then
+// upper-case letters and digits); an endpoint never is.
+func isSlackUser(s string) bool {
+	if len(s) < 3 || (s[0] != 'U' && s[0] != 'W') {
+		return false
+	}
+	for _, c := range s[1:] {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// outcomeMark is the mark an outcome shows with, as the thread's status
+// line does.
+func outcomeMark(o outcome.Outcome) string {
+	switch o {
+	case outcome.Transferred:
+		return ":white_check_mark:"
+	case outcome.DryRun:
+		return ":test_tube:"
+	case outcome.Failed:
+		return ":x:"
+	case outcome.Refused, outcome.RefusedDestination, outcome.CallClaimed:
+		return ":no_entry:"
+	case outcome.RateLimited, outcome.Busy:
+		return ":hourglass:"
+	}
+	return ":warning:" // unknown, claim_unchecked, not_announced, invalid
+}
+
+// outcomeWords is an outcome in a supervisor's words.
+func outcomeWords(o outcome.Outcome) string {
+	switch o {
+	case outcome.Transferred:
+		return "Transferred"
+	case outcome.DryRun:
+		return "Dry run"
+	case outcome.Failed:
+		return "Not transferred"
+	case outcome.Unknown:
+		return "Outcome unknown"
+	case outcome.Refused:
+		return "Refused"
+	case outcome.RefusedDestination:
+		return "Destination refused"
+	case outcome.CallClaimed:
+		return "Call already being transferred"
+	case outcome.RateLimited:
+		return "Too many transfers"
+	case outcome.ClaimUnchecked, outcome.NotAnnounced:
+		return "Not started"
+	}
+	return capitalize(strings.ReplaceAll(string(o), "_", " "))
+}
+
+// linkURL is a link from Slack as a mrkdwn link target: & escaped.
+func linkURL(u string) string { return strings.ReplaceAll(u, "&", "&amp;") }
+
+// answerLink is the announcement's link to the message a shortcut was used
+// on, "" without one. The link comes from chat.getPermalink through the
+// form's private_metadata: only an https URL that cannot break out of the
+// link is used.
+func answerLink(permalink string) string {
+	if !strings.HasPrefix(permalink, "https://") || strings.ContainsAny(permalink, "<>| \t\n") {
+		return ""
+	}
+	return "<" + linkURL(permalink) + "|in answer to this message>"
+}
+
+// shortcutDMText refuses the shortcut on a message in a direct message.
+const shortcutDMText = ":no_entry: This message is in a direct message. A transfer is announced in the channel of the message it answers, " +
+	"for the floor to see, and a direct message is not such a place (the bot cannot even post in one between other people), so no form was opened. " +
+	"Use *Transfer this caller* on a message in a channel, or `/transfer` there."
+
+// auditChannelText is the audit channel's line of one request: when, who,
+// how it ended, what it asked (as the announcement shows it), why it was
+// refused, and its thread.
+func auditChannelText(it auditItem, link string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!date^%d^{date_short} {time_secs}|%s> <@%s> %s `%s` · %s", it.at.Unix(), it.at.UTC().Format("2006-01-02 15:04:05 UTC"),
+		it.requester, outcomeMark(it.outcome), it.outcome, kindName(it.action))
+	if it.channel != "" {
+		fmt.Fprintf(&b, " in <#%s>", it.channel)
+	}
+	t := it.spec
+	if to := t.To.String(); to != "" {
+		dest := code(to)
+		if t.Destination != "" {
+			dest = fmt.Sprintf("%s · %s", esc(t.Label), dest)
+		}
+		b.WriteString(" · to " + dest)
+	}
+	if from := t.TriggerSource.String(); from != "" {
+		agent := code(from)
+		if t.Agent != "" {
+			agent = fmt.Sprintf("<@%s> · %s", t.Agent, agent)
+		}
+		b.WriteString(" · agent " + agent)
+	}
+	if it.reason != "" {
+		b.WriteString(" · reason: " + esc(it.reason))
+	}
+	if link != "" {
+		b.WriteString(" · <" + linkURL(link) + "|thread>")
+	}
+	return b.String()
+}

@@ -32,6 +32,8 @@ type request struct {
 	received    time.Time
 	dir         *directory.Directory // the floor directory as the request found it; nil for none
 	preset      intake.Preset        // what the form opens with filled in
+	pickChannel bool                 // the form asks for the channel: channelID is where it starts (the Home tab)
+	permalink   string               // the message a shortcut was used on: the announcement answers it
 }
 
 // entry starts the request's audit line with what the request knows.
@@ -101,6 +103,7 @@ func (b *Bot) run(j *request) {
 		b.tell(j, announceFailedText(err, b.botUserID, j.channelID))
 		return
 	}
+	e.thread = ts
 
 	var o transferResult
 	if h, lost := claim.lost(); lost {
