@@ -51,6 +51,23 @@ func TestSandbox(t *testing.T) {
 				"outcome=transferred"),
 		},
 		{
+			name:   "a warm transfer, its Abort and Transfer again buttons",
+			script: []string{"/transfer warm billing from @alice", "press abort", "press abort", "press again"},
+			want: []string{
+				"Warm transfer requested by @supervisor",
+				`{"action":"warm_transfer"`,
+				"[Abort transfer] [Transfer again]",
+				"> press abort",
+				"/members/sip:alice@pbx.example.com",
+				`{"action":"abort_transfer"}`,
+				"↩️ Transfer aborted",
+				"> press abort",
+				"No ✅ reply in #floor has that button now",
+				"> press again",
+				"text, filled in: +14155550100",
+			},
+		},
+		{
 			name:   "a user who is not allowed is refused, privately",
 			script: []string{"as intruder", typedTransfer, "audit"},
 			want: []string{

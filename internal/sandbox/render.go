@@ -30,6 +30,7 @@ var emoji = map[string]string{
 	"busts_in_silhouette":       "👥",
 	"bust_in_silhouette":        "👤",
 	"information_source":        "ℹ️",
+	"leftwards_arrow_with_hook": "↩️",
 }
 
 var (
@@ -155,9 +156,25 @@ func blockLines(blocks slack.Blocks) []string {
 			if b.Text != nil {
 				out = append(out, b.Text.Text)
 			}
+		case *slack.ActionBlock:
+			if buttons := buttonLabels(b); buttons != "" {
+				out = append(out, buttons+"   (press abort / press again)")
+			}
 		}
 	}
 	return out
+}
+
+// buttonLabels renders the buttons of an actions block: "[Abort transfer]
+// [Transfer again]".
+func buttonLabels(b *slack.ActionBlock) string {
+	var buttons []string
+	for _, el := range b.Elements.ElementSet {
+		if bt, ok := el.(*slack.ButtonBlockElement); ok && bt.Text != nil {
+			buttons = append(buttons, "["+bt.Text.Text+"]")
+		}
+	}
+	return strings.Join(buttons, " ")
 }
 
 // homeLines renders a Home tab as the user sees it: its message blocks,
@@ -266,6 +283,9 @@ func elementText(el slack.BlockElement) string {
 	switch e := el.(type) {
 	case *slack.PlainTextInputBlockElement:
 		s := "text"
+		if e.InitialValue != "" {
+			return s + ", filled in: " + e.InitialValue
+		}
 		if e.Placeholder != nil && e.Placeholder.Text != "" {
 			s += ", e.g. " + e.Placeholder.Text
 		}

@@ -174,6 +174,8 @@ func (s *session) do(ctx context.Context, line string) bool {
 		s.home(ctx)
 	case "shortcut":
 		s.shortcut(ctx, rest)
+	case "press":
+		s.press(ctx, rest)
 	case "as":
 		s.as(rest)
 	case "plivo":
@@ -255,7 +257,8 @@ func (s *session) directory() {
 func (s *session) help() {
 	s.say("", strings.Split(strings.TrimSpace(`
 What a supervisor types in #floor, sent to the bot as the current user:
-  /transfer <to> from <agent> [as agent|customer]   transfer at once
+  /transfer <to> from <agent> [as agent|customer]   transfer at once (cold: the agent leaves)
+  /transfer warm <to> from <agent> [as …]           warm: the agent talks to <to> first
   /transfer help · /transfer list · /transfer       usage · destinations · the form
   (@alice, @bob… are sent as Slack sends mentions; names: see directory)
 Sandbox commands:
@@ -263,6 +266,9 @@ Sandbox commands:
   home                       open the bot's Home tab and show it
   shortcut @name [to=… …]    Transfer this caller on a message by @name in #floor: the
                              form, submitted when values are given (as with form)
+  press abort                press Abort transfer under the last warm transfer's ✅ reply
+  press again [to=… …]       press Transfer again under the last ✅ reply: the form, submitted
+                             when values are given (as with form)
   as <name>                  act as supervisor, lead, intruder, alice, bob or carol
   plivo 500 | 404 | 400 [text] | 429 | <status> [text]   Plivo's answer to the next transfer
   plivo timeout | slow | hangup | html | ok               (ok: back to 201 Created)
