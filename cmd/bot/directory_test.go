@@ -92,7 +92,8 @@ func TestRunReloadsDirectoryOnSIGHUP(t *testing.T) {
 	if loaded["destinations"] != float64(1) || loaded["agents"] != float64(1) || loaded["file"] != path {
 		t.Errorf("start-up line %v, want 1 destination and 1 agent from %s", loaded, path)
 	}
-	if _, err := stderr.waitLog(ctx, "starting"); err != nil {
+	// Connected to the fake Slack: it is serving.
+	if err := f.slack.WaitConns(ctx, 1); err != nil {
 		t.Fatalf("%v; stderr:\n%s", err, stderr)
 	}
 	// The file is unchanged, so only the signal can make the bot read it.

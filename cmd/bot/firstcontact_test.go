@@ -172,7 +172,8 @@ func TestRunLogsWhereItConnects(t *testing.T) {
 	if got, want := connecting["plivo_phlo_url"], strings.TrimSuffix(f.plivo.URL(), "/"); got != want {
 		t.Errorf(`"connecting" has plivo_phlo_url %v, want %q`, got, want)
 	}
-	if _, err := stderr.waitLog(ctx, "starting"); err != nil {
+	// Connected to the fake Slack: it is serving.
+	if err := f.slack.WaitConns(ctx, 1); err != nil {
 		t.Fatalf("%v; stderr:\n%s", err, stderr)
 	}
 	stop()

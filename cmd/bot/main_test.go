@@ -498,7 +498,8 @@ func TestRunServesUntilCancelled(t *testing.T) {
 			t.Fatalf("%v; stderr:\n%s", err, stderr)
 		}
 	}
-	if _, err := stderr.waitLog(ctx, "starting"); err != nil {
+	// Connected to the fake Slack: it is serving.
+	if err := f.slack.WaitConns(ctx, 1); err != nil {
 		t.Fatalf("%v; stderr:\n%s", err, stderr)
 	}
 

@@ -60,7 +60,8 @@ func TestRunWarnsOfInsecureSettings(t *testing.T) {
 				status <- s
 				stopWaiting()
 			}()
-			if _, err := stderr.waitLog(waitCtx, "starting"); err != nil {
+			// Connected to the fake Slack: it is serving.
+			if err := f.slack.WaitConns(waitCtx, 1); err != nil {
 				t.Fatalf("%v; stderr:\n%s", err, stderr)
 			}
 			stop()
