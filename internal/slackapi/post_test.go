@@ -15,7 +15,7 @@ import (
 
 // TestChatMessages checks the channel messages against the fake Slack:
 // what is sent, and that every failure comes back as the slack-go error
-// type messages.go and the callers tell apart.
+// type the bot's sentences and its callers tell apart.
 func TestChatMessages(t *testing.T) {
 	const token = "xoxb-1-post"
 	blocks := []slack.Block{slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "status <@U1> & co", false, false))}

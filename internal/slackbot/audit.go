@@ -58,9 +58,7 @@ func (b *Bot) audit(e *auditLine) {
 		ce.Write(auditFields(e)...)
 	}
 	b.metrics.Request(e.path, e.spec.PlivoAction(), e.outcome)
-	// Neither waits: each puts the line in a queue of its own.
-	b.queueAudit(e)
-	b.rememberForHome(e)
+	b.toSurfaces(e)
 }
 
 // auditFields are the fields of the entry's `transfer` line.

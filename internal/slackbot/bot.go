@@ -1,7 +1,10 @@
 // Package slackbot is the bot's Slack side: it takes /transfer commands and
 // form submissions over Socket Mode, and answers in the channel and to the
 // requester. Who may transfer and how a transfer is made are behind the
-// small interfaces Authorizer and Transferer.
+// small interfaces Authorizer and Transferer; what it says is in
+// internal/wording. The Home tab (internal/home) and the audit channel
+// (internal/auditchannel) are rooms of their own: this package routes their
+// events to them and feeds them each request's audit line.
 package slackbot
 
 import (
@@ -14,8 +17,10 @@ import (
 	"github.com/slack-go/slack/socketmode"
 	"go.uber.org/zap"
 
+	"github.com/coldtransfer/coldtransfer/internal/auditchannel"
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/home"
 	"github.com/coldtransfer/coldtransfer/internal/metrics"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackapi"
@@ -139,9 +144,8 @@ type Bot struct {
 	// the event loop touches it: handle sets it, ack reads it.
 	envelopeAt time.Time
 
-	home      *homeTabs     // the Home tabs published, and the work of publishing them
-	auditPost *auditChannel // the audit lines on their way to AUDIT_CHANNEL
-	links     threadLinks   // the workspace's message links, learnt once
+	home      *home.Service         // the Home tabs published, and the work of publishing them
+	auditPost *auditchannel.Channel // the audit lines on their way to AUDIT_CHANNEL
 
 	// work is the context of in-flight requests. It outlives Run's context,
 	// so that a shutdown lets them finish, and ends when the grace is over.
@@ -172,14 +176,14 @@ func New(cfg Config, api SlackAPI, authorizer Authorizer, transferer Transferer,
 	if cfg.ClaimHold <= 0 {
 		cfg.ClaimHold = defaultClaimHold
 	}
-	if cfg.HomeInterval <= 0 {
-		cfg.HomeInterval = defaultHomeInterval
-	}
 	opts := []socketmode.Option{socketmode.OptionLog(zap.NewStdLog(log.Named("socketmode")))}
 	if cfg.PingInterval > 0 {
 		opts = append(opts, socketmode.OptionPingInterval(cfg.PingInterval))
 	}
 	work, cancel := context.WithCancel(context.Background())
+	// The Home tab and the audit channel link to transfers' threads: one
+	// set of links, learnt once for both.
+	links := &threadLinks{api: api, log: log}
 	return &Bot{
 		cfg:        cfg,
 		api:        api,
@@ -193,8 +197,10 @@ func New(cfg Config, api SlackAPI, authorizer Authorizer, transferer Transferer,
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		overflow:   make(chan struct{}, cfg.MaxInFlight),
 		perChannel: make(map[string]int),
-		home:       newHomeTabs(),
-		auditPost:  newAuditChannel(cfg.AuditChannel),
+		home: home.New(home.Config{Interval: cfg.HomeInterval, AllowedChannels: cfg.AllowedChannels,
+			Directory: cfg.Directory, SlackTimeout: cfg.SlackTimeout}, api, authorizer, cfg.Store, links, log),
+		auditPost: auditchannel.New(auditchannel.Config{Channel: cfg.AuditChannel, SlackTimeout: cfg.SlackTimeout},
+			api, links, cfg.Metrics, log),
 		work:       work,
 		cancelWork: cancel,
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/store"
+	"github.com/coldtransfer/coldtransfer/internal/wording"
 )
 
 // The last two checks of a transfer run on the shared
@@ -61,7 +62,7 @@ func (b *Bot) checkRateAndClaim(j *request, e *auditLine) (*callClaim, bool) {
 	if !rate.Allowed {
 		e.outcome = outcome.RateLimited
 		e.refuse(rate.Reason)
-		b.tell(j, rateLimitedText(rate.RetryAfter))
+		b.tell(j, wording.RateLimited(rate.RetryAfter))
 		return nil, false
 	}
 
@@ -91,12 +92,12 @@ func (b *Bot) checkRateAndClaim(j *request, e *auditLine) (*callClaim, bool) {
 		e.outcome = outcome.ClaimUnchecked
 		e.err = fmt.Errorf("claim the call: %w", err)
 		e.refuse("call claim not checked")
-		b.tell(j, claimUncheckedText)
+		b.tell(j, wording.ClaimUnchecked)
 		return nil, false
 	}
 	e.outcome = outcome.CallClaimed
 	e.refuse(fmt.Sprintf("call %s claimed by user %s in %s", j.spec.TriggerSource, current.User, current.Channel))
-	b.tell(j, callClaimedText(current, j.spec.TriggerSource.String()))
+	b.tell(j, wording.CallClaimed(current, j.spec.TriggerSource.String()))
 	return nil, false
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/slackapi"
 	"github.com/coldtransfer/coldtransfer/internal/store"
+	"github.com/coldtransfer/coldtransfer/internal/wording"
 )
 
 // A transfer's controls: the buttons under its ✅ thread reply. "Abort
@@ -88,22 +89,18 @@ func replyBlocks(text string, c control, abort bool) []slack.Block {
 	value, _ := json.Marshal(c)
 	var buttons []slack.BlockElement
 	if abort {
-		b := slack.NewButtonBlockElement(actionAbort, string(value), plainText("Abort transfer"))
+		b := slack.NewButtonBlockElement(actionAbort, string(value), wording.Plain("Abort transfer"))
 		b.Style = slack.StyleDanger
-		b.Confirm = slack.NewConfirmationBlockObject(plainText("Abort this transfer?"),
-			plainText("Plivo is asked to abort the warm transfer: the agent goes back to the caller."),
-			plainText("Abort it"), plainText("Keep it"))
+		b.Confirm = slack.NewConfirmationBlockObject(wording.Plain("Abort this transfer?"),
+			wording.Plain("Plivo is asked to abort the warm transfer: the agent goes back to the caller."),
+			wording.Plain("Abort it"), wording.Plain("Keep it"))
 		buttons = append(buttons, b)
 	}
-	buttons = append(buttons, slack.NewButtonBlockElement(actionAgain, string(value), plainText("Transfer again")))
+	buttons = append(buttons, slack.NewButtonBlockElement(actionAgain, string(value), wording.Plain("Transfer again")))
 	return []slack.Block{
-		slack.NewSectionBlock(mrkdwn(text), nil, nil),
+		slack.NewSectionBlock(wording.Mrkdwn(text), nil, nil),
 		slack.NewActionBlock(blockControls, buttons...),
 	}
-}
-
-func plainText(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 }
 
 // onBlockActions handles a press of a button under a transfer's thread
@@ -166,43 +163,43 @@ func (b *Bot) abort(j *request, c control, replyTS string) {
 	if time.Since(time.Unix(c.At, 0)) > staleAfter {
 		e.outcome = outcome.Refused
 		e.refuse("stale: the transfer is more than 30 minutes old")
-		b.tell(j, staleText)
+		b.tell(j, wording.Stale)
 		return
 	}
 	d := b.authorize(j)
 	e.addDecision(d)
 	if !d.Allowed {
 		e.outcome = outcome.Refused
-		b.tell(j, refusalText(d))
+		b.tell(j, wording.Refusal(d))
 		return
 	}
 	if !b.pressOnce(j, e, replyTS) {
 		return
 	}
 
-	var o transferResult
+	var o wording.Result
 	if b.cfg.DryRun {
-		o = transferResult{action: outcome.AbortTransfer, dryRun: fmt.Sprintf("abort_transfer member=%s", j.spec.TriggerSource.Format(b.cfg.NumberFormat))}
+		o = wording.Result{Action: outcome.AbortTransfer, DryRun: fmt.Sprintf("abort_transfer member=%s", j.spec.TriggerSource.Format(b.cfg.NumberFormat))}
 	} else {
 		res, err := b.transferer.AbortTransfer(b.work, j.spec.TriggerSource)
-		o = transferResult{action: outcome.AbortTransfer, result: res, err: err}
+		o = wording.Result{Action: outcome.AbortTransfer, Plivo: res, Err: err}
 	}
-	e.outcome, e.result, e.err = o.name(), o.result, o.err
-	text := abortReplyText(o, j.userID)
+	e.outcome, e.result, e.err = o.Outcome(), o.Plivo, o.Err
+	text := wording.AbortReply(o, j.userID)
 	if e.replyErr = b.reply(j, c.Announcement, text); e.replyErr != nil {
-		b.tell(j, replyLostText(o, e.replyErr))
+		b.tell(j, wording.ReplyLost(o, e.replyErr))
 	}
-	if o.name() != outcome.Transferred {
+	if o.Outcome() != outcome.Transferred {
 		return // the announcement stands; the thread says why
 	}
 	// The announcement says the transfer was aborted; the spent button goes.
 	if orig, err := c.request(); err == nil {
-		b.markAnnouncement(orig, c.Announcement, abortedStatus(o))
+		b.markAnnouncement(orig, c.Announcement, wording.AbortedStatus(o))
 	}
 	ctx, cancel := b.slackCtx()
 	defer cancel()
 	if err := b.api.UpdateMessage(ctx, slackapi.Message{Channel: c.Channel, TS: replyTS,
-		Text: abortedReplyText, Blocks: replyBlocks(abortedReplyText, c, false)}); err != nil {
+		Text: wording.AbortedReply, Blocks: replyBlocks(wording.AbortedReply, c, false)}); err != nil {
 		b.log.Warn("spent Abort button not removed", zap.String("channel", c.Channel), zap.String("ts", replyTS), zap.Error(err))
 	}
 }
@@ -224,11 +221,11 @@ func (b *Bot) pressOnce(j *request, e *auditLine, replyTS string) bool {
 	case err != nil:
 		e.outcome, e.err = outcome.ClaimUnchecked, fmt.Errorf("take the button: %w", err)
 		e.refuse("button press not checked")
-		b.tell(j, claimUncheckedText)
+		b.tell(j, wording.ClaimUnchecked)
 	default:
 		e.outcome = outcome.CallClaimed
 		e.refuse("abort already pressed by user " + cur.User)
-		b.tell(j, alreadyPressedText(cur))
+		b.tell(j, wording.AlreadyPressed(cur))
 	}
 	return false
 }

@@ -13,9 +13,11 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
+	"github.com/coldtransfer/coldtransfer/internal/home"
 	"github.com/coldtransfer/coldtransfer/internal/intake"
 	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/slackapi"
+	"github.com/coldtransfer/coldtransfer/internal/wording"
 )
 
 // The event loop's side of a request: route each envelope, ack it at
@@ -44,7 +46,7 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 		spec: parsed.Spec, received: now, dir: dir}
 	switch parsed.Kind {
 	case intake.KindHelp:
-		b.ack(evt.Request, ephemeralAck(usage(dir)))
+		b.ack(evt.Request, ephemeralAck(wording.Usage(dir)))
 		return
 	case intake.KindList:
 		if text, ok := b.listNow(j); ok {
@@ -52,7 +54,7 @@ func (b *Bot) onSlashCommand(evt socketmode.Event) {
 			return
 		}
 	case intake.KindInvalid:
-		b.ack(evt.Request, ephemeralAck(invalidText(parsed.Problems, dir)))
+		b.ack(evt.Request, ephemeralAck(wording.Invalid(parsed.Problems, dir)))
 		e := j.entry(outcome.Invalid)
 		e.problem = strings.Join(parsed.Problems, " ")
 		if ok, _ := b.tryStart(""); !ok {
@@ -107,8 +109,8 @@ func (b *Bot) onInteraction(evt socketmode.Event) {
 	case cb.Type == slack.InteractionTypeBlockSuggestion && cb.View.CallbackID == intake.CallbackID:
 		b.onBlockSuggestion(evt, cb)
 		return
-	case cb.Type == slack.InteractionTypeBlockActions && isHomeAction(cb) != nil:
-		b.onHomeAction(evt, cb, isHomeAction(cb))
+	case cb.Type == slack.InteractionTypeBlockActions && home.NewTransferPress(cb) != nil:
+		b.onHomeAction(evt, cb, home.NewTransferPress(cb))
 		return
 	case cb.Type == slack.InteractionTypeBlockActions:
 		b.onBlockActions(evt, cb)
@@ -169,14 +171,14 @@ func (b *Bot) openModal(j *request, triggerID string, first func() bool) {
 			e := j.entry(outcome.Refused)
 			e.decision = &d
 			b.audit(e)
-			b.tell(j, refusalText(d))
+			b.tell(j, wording.Refusal(d))
 		}
 		return
 	}
 	view, err := b.form(ctx, j)
 	if errors.Is(err, intake.ErrNoDestinations) {
 		if <-isFirst {
-			b.tell(j, noDestinationsText)
+			b.tell(j, wording.NoDestinations)
 		}
 		return
 	}
@@ -190,7 +192,7 @@ func (b *Bot) openModal(j *request, triggerID string, first func() bool) {
 	}
 	if err != nil {
 		b.log.Warn("form not opened", zap.String("requester", j.userID), zap.String("channel", j.channelID), zap.Error(err))
-		b.tell(j, modalFailedText(err))
+		b.tell(j, wording.ModalFailed(err))
 		return
 	}
 	b.log.Debug("form opened", zap.String("requester", j.userID), zap.String("channel", j.channelID),
@@ -318,7 +320,7 @@ func (b *Bot) onBadMessage(evt socketmode.Event) {
 	}
 	var payload any
 	if env.Type == string(socketmode.RequestTypeSlashCommands) {
-		payload = ephemeralAck(unreadableText)
+		payload = ephemeralAck(wording.Unreadable)
 	}
 	b.ack(&socketmode.Request{EnvelopeID: env.EnvelopeID}, payload)
 	log.Warn("unreadable request from Slack acked; nothing ran")
@@ -356,22 +358,22 @@ func (b *Bot) setReady(up bool) {
 }
 
 // tryStart takes a slot for a new request, or says why none is free: the
-// bot is full (busyText), or the request would post in channel, which
+// bot is full (wording.Busy), or the request would post in channel, which
 // Slack is holding back and which has its share of slots already
-// (channelBusyText). channel is "" for a request that posts in no channel.
+// (wording.ChannelBusy). channel is "" for a request that posts in no channel.
 func (b *Bot) tryStart(channel string) (ok bool, busy string) {
 	if channel != "" && b.api.ChannelHeld(channel) {
 		b.chMu.Lock()
 		n := b.perChannel[channel]
 		b.chMu.Unlock()
 		if n >= heldChannelShare {
-			return false, channelBusyText
+			return false, wording.ChannelBusy
 		}
 	}
 	select {
 	case b.slots <- struct{}{}:
 	default:
-		return false, busyText
+		return false, wording.Busy
 	}
 	b.inflight.Add(1)
 	b.metrics.InFlightInc()

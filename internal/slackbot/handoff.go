@@ -3,6 +3,8 @@ package slackbot
 import (
 	"github.com/slack-go/slack/socketmode"
 	"go.uber.org/zap"
+
+	"github.com/coldtransfer/coldtransfer/internal/wording"
 )
 
 // ackThenRun acks req, then runs work in its own goroutine; work holds a
@@ -21,7 +23,7 @@ func (b *Bot) ackThenRun(req *socketmode.Request, j *request, channel string, wo
 			// for the rest (the form, the list, a press).
 			if r := recover(); r != nil {
 				b.panicked(j, r, []zap.Field{zap.String("requester", j.userID), zap.String("channel", j.channelID), zap.String("path", string(j.path))})
-				b.tell(j, panicText(false))
+				b.tell(j, wording.Panic(false))
 			}
 		}()
 		work()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/intake"
 	"github.com/coldtransfer/coldtransfer/internal/outcome"
+	"github.com/coldtransfer/coldtransfer/internal/wording"
 )
 
 // The message shortcut "Transfer this caller": on a message about a call,
@@ -48,7 +49,7 @@ func (b *Bot) onMessageAction(evt socketmode.Event, cb slack.InteractionCallback
 				e := j.entry(outcome.Refused)
 				e.refuse("shortcut on a message in a direct message " + cb.Channel.ID)
 				b.audit(e)
-				b.tell(j, shortcutDMText)
+				b.tell(j, wording.ShortcutDM)
 			}
 		})
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/intake"
 	"github.com/coldtransfer/coldtransfer/internal/outcome"
 	"github.com/coldtransfer/coldtransfer/internal/slackapi"
+	"github.com/coldtransfer/coldtransfer/internal/wording"
 )
 
 // The transfer pipeline: authorise, claim, announce, ask Plivo, reply and
@@ -42,6 +43,11 @@ func (j *request) entry(o outcome.Outcome) *auditLine {
 		spec: j.spec, outcome: o}
 }
 
+// announced is what j's announcement shows of it.
+func (j *request) announced() wording.Transfer {
+	return wording.Transfer{Requester: j.userID, Path: j.path, Spec: j.spec, Permalink: j.permalink}
+}
+
 // slackCtx bounds one Web API call of an in-flight request.
 func (b *Bot) slackCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(b.work, b.cfg.SlackTimeout)
@@ -62,7 +68,7 @@ func (b *Bot) run(j *request) {
 				e.outcome = outcome.Unknown
 			}
 			b.panicked(j, r, auditFields(e))
-			b.tell(j, panicText(plivoAsked))
+			b.tell(j, wording.Panic(plivoAsked))
 			if claim != nil {
 				b.release(claim, e.outcome)
 			}
@@ -74,7 +80,7 @@ func (b *Bot) run(j *request) {
 	e.addDecision(d)
 	if !d.Allowed {
 		e.outcome = outcome.Refused
-		b.tell(j, refusalText(d))
+		b.tell(j, wording.Refusal(d))
 		return
 	}
 	if dd, checked := b.mayTransferTo(j); checked {
@@ -91,28 +97,28 @@ func (b *Bot) run(j *request) {
 		return
 	}
 
-	status := statusPending
+	status := wording.StatusPending
 	if b.cfg.DryRun {
-		status = statusDryRun
+		status = wording.StatusDryRun
 	}
 	ts, err := b.announce(j, status)
 	if err != nil {
 		e.outcome, e.err = outcome.NotAnnounced, err
 		b.release(claim, e.outcome)
 		claim = nil
-		b.tell(j, announceFailedText(err, b.botUserID, j.channelID))
+		b.tell(j, wording.AnnounceFailed(err, b.botUserID, j.channelID))
 		return
 	}
 	e.thread = ts
 
-	var o transferResult
+	var o wording.Result
 	if h, lost := claim.lost(); lost {
-		o = transferResult{action: j.spec.PlivoAction(), lostTo: &h}
+		o = wording.Result{Action: j.spec.PlivoAction(), LostTo: &h}
 	} else {
 		plivoAsked = true
 		o = b.askPlivo(j)
 	}
-	e.outcome, e.result, e.err = o.name(), o.result, o.err
+	e.outcome, e.result, e.err = o.Outcome(), o.Plivo, o.Err
 
 	// The reply and the ✅/❌ mark go side by side: the mark never delays
 	// the reply by a round trip, and in a channel Slack holds back, the
@@ -120,17 +126,17 @@ func (b *Bot) run(j *request) {
 	marked := make(chan struct{})
 	go func() {
 		defer close(marked)
-		b.markAnnouncement(j, ts, o.statusLine())
+		b.markAnnouncement(j, ts, o.Status())
 	}()
 	var controls []slack.Block
-	if o.name() == outcome.Transferred {
-		controls = replyBlocks(o.replyText(), controlOf(j, ts, time.Now()), o.action == outcome.WarmTransfer)
+	if o.Outcome() == outcome.Transferred {
+		controls = replyBlocks(o.Reply(), controlOf(j, ts, time.Now()), o.Action == outcome.WarmTransfer)
 	}
-	e.replyErr = b.reply(j, ts, o.replyText(), controls...)
+	e.replyErr = b.reply(j, ts, o.Reply(), controls...)
 	b.release(claim, e.outcome)
 	claim = nil
 	if e.replyErr != nil {
-		b.tell(j, replyLostText(o, e.replyErr))
+		b.tell(j, wording.ReplyLost(o, e.replyErr))
 	} else {
 		b.metrics.TransferDone(time.Since(j.received))
 	}
@@ -164,7 +170,7 @@ func (b *Bot) authorize(j *request) authz.Decision {
 func (b *Bot) announce(j *request, status string) (string, error) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	text, blocks := announcement(j, status)
+	text, blocks := wording.Announcement(j.announced(), status)
 	ts, err := b.api.PostMessage(ctx, slackapi.PriorityAnnounce, slackapi.Message{Channel: j.channelID, Text: text, Blocks: blocks})
 	if err != nil {
 		return "", fmt.Errorf("announce spec: %w", err)
@@ -174,11 +180,11 @@ func (b *Bot) announce(j *request, status string) (string, error) {
 
 // transfer asks Plivo for the cold transfer, or in a dry run says what it
 // would have asked.
-func (b *Bot) askPlivo(j *request) transferResult {
+func (b *Bot) askPlivo(j *request) wording.Result {
 	t := j.spec
 	action := t.PlivoAction()
 	if b.cfg.DryRun {
-		return transferResult{action: action, dryRun: fmt.Sprintf("%s to=%s trigger_source=%s role=%s", action,
+		return wording.Result{Action: action, DryRun: fmt.Sprintf("%s to=%s trigger_source=%s role=%s", action,
 			t.To.Format(b.cfg.NumberFormat), t.TriggerSource.Format(b.cfg.NumberFormat), t.Role)}
 	}
 	// The Plivo client bounds the call with its own timeout.
@@ -187,7 +193,7 @@ func (b *Bot) askPlivo(j *request) transferResult {
 		ask = b.transferer.WarmTransfer
 	}
 	res, err := ask(b.work, t.To, t.TriggerSource, t.Role)
-	return transferResult{action: action, result: res, err: err}
+	return wording.Result{Action: action, Plivo: res, Err: err}
 }
 
 // reply posts text in the thread of the announcement ts, with blocks when
@@ -214,7 +220,7 @@ const markTimeout = 3 * time.Minute
 func (b *Bot) markAnnouncement(j *request, ts, status string) {
 	ctx, cancel := context.WithTimeout(b.work, markTimeout)
 	defer cancel()
-	text, blocks := announcement(j, status)
+	text, blocks := wording.Announcement(j.announced(), status)
 	if err := b.api.UpdateMessage(ctx, slackapi.Message{Channel: j.channelID, TS: ts, Text: text, Blocks: blocks}); err != nil {
 		b.log.Error("announcement not marked: it still shows that Plivo is being asked; the thread has the result",
 			zap.String("channel", j.channelID), zap.String("ts", ts), zap.String("status", status), zap.Error(err))

@@ -1,4 +1,4 @@
-package slackbot
+package home
 
 import (
 	"crypto/sha256"
@@ -12,13 +12,14 @@ import (
 	"github.com/coldtransfer/coldtransfer/internal/authz"
 	"github.com/coldtransfer/coldtransfer/internal/directory"
 	"github.com/coldtransfer/coldtransfer/internal/store"
+	"github.com/coldtransfer/coldtransfer/internal/wording"
 )
 
-// The Home tab's view: what homeInfo holds, drawn as blocks. The sentences
-// are in messages.go.
+// The tab's view: what info holds, drawn as blocks. The sentences are in
+// words.go.
 
-// homeInfo is what one user's tab shows, gathered by (*Bot).homeInfo.
-type homeInfo struct {
+// info is what one user's tab shows, gathered by (*Service).info.
+type info struct {
 	user     string
 	dm       string   // the app's direct message with the user: the button's value
 	channels []string // TRANSFER_ALLOWED_CHANNELS; none: any
@@ -44,37 +45,37 @@ const (
 	maxDestinationBlocks = 6
 )
 
-// homeView draws info. Its private_metadata is a sum of its blocks: the
-// next build that comes to the same sum is not published again, whichever
+// view draws in. Its private_metadata is a sum of its blocks: the next
+// build that comes to the same sum is not published again, whichever
 // replica published this one.
-func homeView(info homeInfo) slack.HomeTabViewRequest {
+func view(in info) slack.HomeTabViewRequest {
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plainText(homeTitle)),
-		slack.NewSectionBlock(mrkdwn(homeStatusText(info.decision, info.channels)), nil, nil),
+		slack.NewHeaderBlock(wording.Plain(title)),
+		slack.NewSectionBlock(wording.Mrkdwn(statusText(in.decision, in.channels)), nil, nil),
 	}
-	d := info.decision
-	if d.Allowed && (info.dir == nil || len(info.usable) > 0 || info.typed.Allowed) {
-		button := slack.NewButtonBlockElement(homeNewTransfer, info.dm, plainText(homeNewTransferButton))
+	d := in.decision
+	if d.Allowed && (in.dir == nil || len(in.usable) > 0 || in.typed.Allowed) {
+		button := slack.NewButtonBlockElement(newTransferAction, in.dm, wording.Plain(newTransferButton))
 		button.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("home_actions", button))
 	}
 	if d.Allowed {
 		blocks = append(blocks, slack.NewDividerBlock())
-		blocks = append(blocks, sections(homeDestinationLines(info), maxDestinationBlocks)...)
-		if info.dir != nil {
-			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(homeTypedText(info.typed, info.dir.Typed())), nil, nil))
-			blocks = append(blocks, sections(homeAgentLines(info), 1)...)
+		blocks = append(blocks, sections(destinationLines(in), maxDestinationBlocks)...)
+		if in.dir != nil {
+			blocks = append(blocks, slack.NewSectionBlock(wording.Mrkdwn(typedText(in.typed, in.dir.Typed())), nil, nil))
+			blocks = append(blocks, sections(agentLines(in), 1)...)
 		}
 	}
 	blocks = append(blocks, slack.NewDividerBlock())
-	blocks = append(blocks, sections(homeRecentLines(info), 2)...)
+	blocks = append(blocks, sections(recentLines(in), 2)...)
 
 	sum := sha256.New()
 	_ = json.NewEncoder(sum).Encode(blocks) // hashing into memory cannot fail
 	return slack.HomeTabViewRequest{
 		Type:            slack.VTHomeTab,
 		Blocks:          slack.Blocks{BlockSet: blocks},
-		CallbackID:      homeCallbackID,
+		CallbackID:      callbackID,
 		PrivateMetadata: hex.EncodeToString(sum.Sum(nil)[:16]),
 	}
 }
@@ -90,7 +91,7 @@ func sections(lines []string, n int) []slack.Block {
 		l = clipBytes(l, room)
 		if cur.Len() > 0 && cur.Len()+1+len(l) > room {
 			if len(texts) == n-1 {
-				cur.WriteString("\n" + homeCutText(len(lines)-i))
+				cur.WriteString("\n" + cutText(len(lines)-i))
 				break
 			}
 			texts = append(texts, cur.String())
@@ -106,7 +107,7 @@ func sections(lines []string, n int) []slack.Block {
 	}
 	blocks := make([]slack.Block, len(texts))
 	for i, t := range texts {
-		blocks[i] = slack.NewSectionBlock(mrkdwn(t), nil, nil)
+		blocks[i] = slack.NewSectionBlock(wording.Mrkdwn(t), nil, nil)
 	}
 	return blocks
 }
