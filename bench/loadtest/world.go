@@ -35,6 +35,11 @@ const (
 	nodeID         = "66666666-7777-4888-9999-aaaaaaaaaaaa"
 	requester      = "ULOADTEST1"
 	channel        = "CLOADTEST1"
+	// group has the requester, for a bot allowed by group rather than by
+	// id (-prod-bot "group … TRANSFER_ALLOWED_USERS=UNOBODY01
+	// TRANSFER_ALLOWED_GROUPS=SLOADTEST1"): its transfers then depend on
+	// usergroups.users.list and on the members' cache.
+	group = "SLOADTEST1"
 )
 
 // goTool returns the go command of the toolchain that built this program,
@@ -180,6 +185,7 @@ func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 		floor: floor,
 		plivo: fakeplivo.NewStartedBy(plivoAuthID, plivoAuthToken, startPlivo),
 	}
+	w.slack.SetGroupMembers(group, requester)
 	env := []string{
 		"SLACK_BOT_TOKEN=" + botToken,
 		"SLACK_APP_TOKEN=" + appToken,

@@ -90,6 +90,7 @@ func TestWarmTransferAndAbort(t *testing.T) {
 	h := start(t, options{})
 	h.command(supervisor, floorChannel, "warm +14155550100 from +14152223333 as customer")
 	tr := h.threadOf(floorChannel, supervisor)
+	h.audit(1) // the transfer is over: its audit line follows its last message
 	if body := h.plivoBody(1); body != `{"action":"warm_transfer","to":"+14155550100","role":"customer","trigger_source":"+14152223333"}` {
 		t.Errorf("Plivo body %s", body)
 	}
@@ -160,6 +161,7 @@ func TestTransferAgainOpensTheForm(t *testing.T) {
 	h := start(t, options{})
 	h.command(supervisor, floorChannel, "+14155550100 from +14152223333")
 	tr := h.threadOf(floorChannel, supervisor)
+	h.audit(1)
 	bs := buttonsOf(t, tr.reply.Arg("blocks"))
 	if len(bs) != 1 {
 		t.Fatalf("buttons %v, want Transfer again only", bs)
@@ -190,6 +192,7 @@ func TestAbortRefusalsAndFailures(t *testing.T) {
 	h := start(t, options{})
 	h.command(supervisor, floorChannel, "warm +14155550100 from +14152223333")
 	tr := h.threadOf(floorChannel, supervisor)
+	h.audit(1) // the transfer is over: its audit line follows its last message
 	abort := findButton(t, buttonsOf(t, tr.reply.Arg("blocks")), "abort_transfer")
 
 	h.press(stranger, tr, abort)
