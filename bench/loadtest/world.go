@@ -139,6 +139,9 @@ type world struct {
 	plivo *fakeplivo.Server
 	redis *redistest.Server // nil but for -redis
 	bots  []*botProc
+	// byGroup: the bots' environment allows the requester through a user
+	// group, so group lookups are expected (refreshed in the background).
+	byGroup bool
 }
 
 // botProc is one bot process.
@@ -186,6 +189,7 @@ func startWorld(ctx context.Context, wc worldConfig) (*world, error) {
 		plivo: fakeplivo.NewStartedBy(plivoAuthID, plivoAuthToken, startPlivo),
 	}
 	w.slack.SetGroupMembers(group, requester)
+	w.byGroup = slices.ContainsFunc(wc.env, func(kv string) bool { return strings.HasPrefix(kv, "TRANSFER_ALLOWED_GROUPS=") })
 	env := []string{
 		"SLACK_BOT_TOKEN=" + botToken,
 		"SLACK_APP_TOKEN=" + appToken,
