@@ -204,6 +204,9 @@ func (b *Bot) openModal(j *request, triggerID string, first func() bool) {
 // Authorizer can say before ctx ends (a group not confirmed in time hides
 // its destinations: fail closed).
 func (b *Bot) form(ctx context.Context, j *request) (slack.ModalViewRequest, error) {
+	if j.awaitLink != nil {
+		j.permalink = j.awaitLink()
+	}
 	origin := intake.Origin{ChannelID: j.channelID, ResponseURL: j.responseURL, Permalink: j.permalink}
 	preset := j.preset
 	if j.pickChannel {

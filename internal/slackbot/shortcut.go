@@ -22,8 +22,9 @@ import (
 // shortcutCallbackID is the shortcut's callback_id in manifest.yml.
 const shortcutCallbackID = "transfer_from_message"
 
-// permalinkBudget bounds the wait for the message's link before the form
-// opens: the link travels in the form, which must open within Slack's 3 s.
+// permalinkBudget bounds the wait for the message's link, asked for while
+// the form's decision is made: the link travels in the form, which must
+// open within Slack's 3 s.
 // A link not had in time is left out; the transfer does not need it.
 const permalinkBudget = 500 * time.Millisecond
 
@@ -59,7 +60,11 @@ func (b *Bot) onMessageAction(evt socketmode.Event, cb slack.InteractionCallback
 		ts = cb.MessageTs
 	}
 	b.ackThenRun(evt.Request, j, "", func() {
-		j.permalink = b.messageLink(j, ts)
+		// The link is asked for beside the decision, not before it: the
+		// form's 3 s hold one round trip, not two.
+		link := make(chan string, 1)
+		go func() { link <- b.messageLink(j, ts) }()
+		j.awaitLink = func() string { return <-link }
 		b.openModal(j, cb.TriggerID, first)
 	})
 }

@@ -35,6 +35,7 @@ type request struct {
 	preset      intake.Preset        // what the form opens with filled in
 	pickChannel bool                 // the form asks for the channel: channelID is where it starts (the Home tab)
 	permalink   string               // the message a shortcut was used on: the announcement answers it
+	awaitLink   func() string        // a shortcut's form: the permalink being asked for, waited on as the form is built
 }
 
 // entry starts the request's audit line with what the request knows.
