@@ -152,19 +152,10 @@ func TestRunDefaultEnvFileMayBeAbsent(t *testing.T) {
 func TestRunLogsWhereItConnects(t *testing.T) {
 	t.Parallel()
 	f := newFakes(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(runCtx, []string{"-env-file", ""}, lookup(f.env()), strings.NewReader(""), io.Discard, stderr)
-	}()
-
-	connecting, err := stderr.waitLog(ctx, "connecting")
-	if err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
+	stderr := runUntilConnected(t, f, f.env())
+	connecting := stderr.log("connecting")
+	if connecting == nil {
+		t.Fatalf("no \"connecting\" line; stderr:\n%s", stderr)
 	}
 	if got, want := connecting["slack_api_url"], f.slack.APIURL(); got != want {
 		t.Errorf(`"connecting" has slack_api_url %v, want %q`, got, want)
@@ -172,12 +163,6 @@ func TestRunLogsWhereItConnects(t *testing.T) {
 	if got, want := connecting["plivo_phlo_url"], strings.TrimSuffix(f.plivo.URL(), "/"); got != want {
 		t.Errorf(`"connecting" has plivo_phlo_url %v, want %q`, got, want)
 	}
-	// Connected to the fake Slack: it is serving.
-	if err := f.slack.WaitConns(ctx, 1); err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
-	}
-	stop()
-	<-done
 	assertNoSecrets(t, stderr.String())
 }
 

@@ -173,3 +173,32 @@ func serveReady(t *testing.T, env map[string]string) (context.Context, string, *
 	}
 	return ctx, addr, stderr
 }
+
+// runUntilConnected runs the bot with env until it has connected to f's
+// Slack, then stops it, and returns what it logged. A bot that ends before
+// it connects fails the test at once, not at the deadline.
+func runUntilConnected(t *testing.T, f fakes, env map[string]string) *syncBuffer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	stderr := newSyncBuffer()
+	done := make(chan int, 1)
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	go func() {
+		done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr)
+		stopWaiting()
+	}()
+	if err := f.slack.WaitConns(waitCtx, 1); err != nil {
+		t.Fatalf("the bot never connected: %v; stderr:\n%s", err, stderr)
+	}
+	stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatalf("run did not return after its context was cancelled; stderr:\n%s", stderr)
+	}
+	assertNoSecrets(t, stderr.String())
+	return stderr
+}

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRunWarnsOfInsecureSettings runs the bot with settings that work but
@@ -42,34 +39,7 @@ func TestRunWarnsOfInsecureSettings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakes(t)
-			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-			defer cancel()
-			runCtx, stop := context.WithCancel(ctx)
-			defer stop()
-			stderr := newSyncBuffer()
-			done := make(chan int, 1)
-			go func() {
-				done <- run(runCtx, noEnvFile(t), lookup(merge(f.env(), tt.env)), strings.NewReader(""), io.Discard, stderr)
-			}()
-			// Until "starting", or until run returns: a bot that fails to
-			// start fails the test now, not at the deadline.
-			waitCtx, stopWaiting := context.WithCancel(ctx)
-			status := make(chan int, 1)
-			go func() {
-				s := <-done
-				status <- s
-				stopWaiting()
-			}()
-			// Connected to the fake Slack: it is serving.
-			if err := f.slack.WaitConns(waitCtx, 1); err != nil {
-				t.Fatalf("%v; stderr:\n%s", err, stderr)
-			}
-			stop()
-			select {
-			case <-status:
-			case <-ctx.Done():
-				t.Fatalf("run did not return after its context was cancelled; stderr:\n%s", stderr)
-			}
+			stderr := runUntilConnected(t, f, merge(f.env(), tt.env))
 
 			said := map[string]string{}
 			for line := range strings.Lines(stderr.String()) {
