@@ -240,8 +240,8 @@ var errNotCached = errors.New("not looked up yet")
 
 // members returns the member set of group, from the cache while it is
 // fresh, else from the lookup in flight, else from a new lookup. It stops
-// waiting when ctx ends. A CacheOnly view starts a lookup for a group it
-// does not know, for the requests after it, but does not wait for it.
+// waiting when ctx ends. A CacheOnly view answers from the cache alone and
+// starts no lookup.
 func (a *Authorizer) members(ctx context.Context, group string) (set, error) {
 	now := a.now()
 	c := a.cache
@@ -252,9 +252,15 @@ func (a *Authorizer) members(ctx context.Context, group string) (set, error) {
 		c.mu.Unlock()
 		return m.set, nil
 	}
+	if a.cacheOnly {
+		// Not even a lookup in the background: a cache-only answer is
+		// made on the ack path, where no Web API call may come first.
+		c.mu.Unlock()
+		return nil, errNotCached
+	}
 	l, ok := c.inflight[group]
 	if !ok {
-		if err := ctx.Err(); err != nil && !a.cacheOnly {
+		if err := ctx.Err(); err != nil {
 			// Nobody would wait for the answer.
 			c.mu.Unlock()
 			return nil, err
@@ -263,9 +269,6 @@ func (a *Authorizer) members(ctx context.Context, group string) (set, error) {
 	}
 	c.mu.Unlock()
 
-	if a.cacheOnly {
-		return nil, errNotCached
-	}
 	select {
 	case <-l.done:
 		return l.set, l.err
