@@ -47,7 +47,7 @@ type API struct {
 	client *slack.Client
 	http   *retryingDoer
 	url    string // Web API base URL, ending with "/"
-	token  string // bot token, for the calls made without slack-go (post.go)
+	token  string // bot token, for the keep-warm client (warm.go)
 }
 
 // New returns a Web API client for cfg.

@@ -210,7 +210,7 @@ func (b *Bot) reply(j *request, ts, text string, blocks ...slack.Block) error {
 }
 
 // markTimeout bounds the ✅/❌ mark. It is the least urgent message of a
-// channel that Slack rate-limits, and waits its turn (lanes.go) behind
+// channel that Slack rate-limits, and waits its turn (slackapi's lanes) behind
 // announcements and replies for longer than one Web API call's bound; a
 // mark dropped early would leave ⏳ in the channel's history.
 const markTimeout = 3 * time.Minute
