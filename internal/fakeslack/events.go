@@ -30,7 +30,7 @@ func (s *Server) SendEvent(ctx context.Context, event any) (Envelope, error) {
 		return Envelope{}, errors.New("encode event: an event is a JSON object with a type")
 	}
 	n := s.seqEvent.Add(1)
-	payload, err := json.Marshal(object{
+	payload, err := json.Marshal(map[string]any{
 		"token":      "fake-verification-token",
 		"team_id":    "T1",
 		"api_app_id": "A1",
@@ -38,7 +38,7 @@ func (s *Server) SendEvent(ctx context.Context, event any) (Envelope, error) {
 		"type":       "event_callback",
 		"event_id":   fmt.Sprintf("Ev%010d", n),
 		"event_time": time.Now().Unix(),
-		"authorizations": []object{{"enterprise_id": nil, "team_id": "T1", "user_id": s.opts.BotUserID,
+		"authorizations": []map[string]any{{"enterprise_id": nil, "team_id": "T1", "user_id": s.opts.BotUserID,
 			"is_bot": true, "is_enterprise_install": false}},
 		"is_ext_shared_channel": false,
 		"event_context":         fmt.Sprintf("4-fake%d", n),
@@ -60,12 +60,12 @@ func (s *Server) SendAppHomeOpened(ctx context.Context, userID string) (Envelope
 // SendAppHomeOpenedTab is SendAppHomeOpened for the tab "home" or
 // "messages" (the latter carries no view).
 func (s *Server) SendAppHomeOpenedTab(ctx context.Context, userID, tab string) (Envelope, error) {
-	event := object{
+	event := map[string]any{
 		"type":     "app_home_opened",
 		"user":     userID,
 		"channel":  DMChannel(userID),
 		"tab":      tab,
-		"event_ts": s.nextTS(),
+		"event_ts": s.NewTS(),
 	}
 	if h, ok := s.HomeView(userID); ok && tab == "home" {
 		event["view"] = h.View
@@ -100,8 +100,7 @@ func (s *Server) SendMessageAction(ctx context.Context, cb slack.InteractionCall
 	if cb.Message.Timestamp == "" {
 		cb.Message.Timestamp = s.AddUserMessage(cb.Channel.ID, cb.Message.User, cb.Message.Text)
 	} else {
-		s.addMessage(cb.Channel.ID, cb.Message.Timestamp,
-			&message{user: cb.Message.User, text: cb.Message.Text, threadTS: cb.Message.ThreadTimestamp})
+		s.PutUserMessage(cb.Channel.ID, cb.Message.Timestamp, cb.Message.User, cb.Message.Text, cb.Message.ThreadTimestamp)
 	}
 	if cb.Message.Type == "" {
 		cb.Message.Type = "message"
@@ -110,7 +109,7 @@ func (s *Server) SendMessageAction(ctx context.Context, cb slack.InteractionCall
 		cb.MessageTs = cb.Message.Timestamp
 	}
 	if cb.ActionTs == "" {
-		cb.ActionTs = s.nextTS()
+		cb.ActionTs = s.NewTS()
 	}
 	if cb.ResponseURL == "" {
 		cb.ResponseURL = s.ResponseURL()
@@ -163,7 +162,7 @@ func (s *Server) fillBlockActions(cb *slack.InteractionCallback) {
 		if a != nil {
 			cp := *a
 			if cp.ActionTs == "" {
-				cp.ActionTs = s.nextTS()
+				cp.ActionTs = s.NewTS()
 			}
 			a = &cp
 		}

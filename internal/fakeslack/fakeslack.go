@@ -3,11 +3,12 @@
 // A Server answers the real slack-go client: point slack.OptionAPIURL at
 // APIURL, run a socketmode.Client against it, then push envelopes with
 // SendSlashCommand, SendInteraction, SendMessageAction, SendEvent,
-// SendAppHomeOpened or Send and read the acks back with WaitAck. Every Web
-// API call is recorded (Calls, WaitCalls, WaitCall) and failures can be
-// injected per method (Fail). The fake keeps what those calls change, as
-// Slack would: messages and their edits (Message), each user's Home tab
-// (HomeView), the views it opened.
+// SendAppHomeOpened or Send and read the acks back with WaitAck. The Web
+// API is package webapi's, served beside the websockets, and its methods
+// are the Server's: every call is recorded (Calls, WaitCalls, WaitCall),
+// failures can be injected per method (Fail), and what those calls change
+// is kept as Slack would keep it: messages and their edits (Message), each
+// user's Home tab (HomeView), the views it opened.
 //
 // Several clients may be connected at once, as replicas of one app are:
 // each envelope goes to one of them (round-robin, or at random for a seed),
@@ -21,17 +22,18 @@ package fakeslack
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coldtransfer/coldtransfer/internal/fakeslack/webapi"
 )
 
 // ErrClosed is returned by waits and sends that were cut short by Close.
-var ErrClosed = errors.New("fakeslack: server closed")
+var ErrClosed = webapi.ErrClosed
 
 // Options configures a Server. The zero value works: any non-empty token is
 // accepted then.
@@ -85,32 +87,33 @@ type Options struct {
 	Start func(*httptest.Server)
 }
 
-// A Throttle stands between a Web API call and its answer, so that a load
-// test can make the fake answer like Slack on a busy day rather than like a
-// loopback server. Its methods are called concurrently, once per call
-// (response URLs and websockets are not throttled).
-type Throttle interface {
-	// Latency is how long call c waits before it is handled. The call is
-	// stamped (Call.Time) when the wait ends: that is when Slack takes it,
-	// and when a message is posted.
-	Latency(c Call) time.Duration
-	// Admit reports whether c, which carried a good token and has waited,
-	// is taken. When it is not, c is answered HTTP 429 ok:false
-	// "ratelimited" with Retry-After retryAfter seconds, and recorded so.
-	Admit(c Call) (retryAfter int, ok bool)
-}
+// Call, Failure, Throttle, PostedMessage and HomeTab are the Web API's
+// (package webapi), named here too for the tests that use a Server.
+type (
+	Call          = webapi.Call
+	Failure       = webapi.Failure
+	Throttle      = webapi.Throttle
+	PostedMessage = webapi.PostedMessage
+	HomeTab       = webapi.HomeTab
+)
 
-// Server is a fake Slack: the Web API under APIURL, Socket Mode websockets
-// handed out by apps.connections.open, and response URLs.
+// Permalink is the link chat.getPermalink gives for the message ts of
+// channel (thread: the parent's ts for a reply, else "").
+func Permalink(channel, ts, thread string) string { return webapi.Permalink(channel, ts, thread) }
+
+// Server is a fake Slack: the Web API under APIURL (every method of
+// webapi.API is the Server's), Socket Mode websockets handed out by
+// apps.connections.open, and response URLs.
 type Server struct {
+	*webapi.API
+
 	opts    Options
 	hs      *httptest.Server
 	closing chan struct{}
 	once    sync.Once
 
-	seqTS, seqView, seqHash, seqResp, seqTrigger, seqEnv, seqWS, seqPing, seqEvent atomic.Int64
+	seqResp, seqEnv, seqWS, seqPing, seqEvent atomic.Int64
 
-	web   webState
 	sm    socketState
 	ack   ackState
 	route router
@@ -131,14 +134,15 @@ func New(opts Options) *Server {
 		opts.AckTimeout = DefaultAckTimeout
 	}
 	s := &Server{opts: opts, closing: make(chan struct{}), route: newRouter(opts.Seed)}
-	s.web.init()
+	s.API = webapi.New(webapi.Options{BotToken: opts.BotToken, AppToken: opts.AppToken, BotUserID: opts.BotUserID,
+		TriggerTTL: opts.TriggerTTL, Throttle: opts.Throttle, ConnectionsOpen: s.wsURL})
 	s.sm.init()
 	s.ack.init()
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/{method}", s.serveAPI)
+	mux.HandleFunc("/api/{method}", s.ServeAPI)
 	mux.HandleFunc("/ws/{id}", s.serveWS)
-	mux.HandleFunc("/response/{id}", s.serveResponseURL)
+	mux.HandleFunc("/response/{id}", s.ServeResponseURL)
 	s.hs = startServer(mux, opts.Start)
 	return s
 }
@@ -149,6 +153,7 @@ func New(opts Options) *Server {
 func (s *Server) Close() {
 	s.once.Do(func() {
 		close(s.closing)
+		s.API.Close()
 		s.stopRedeliveries()
 		conns := s.sm.shutdown()
 		for _, c := range conns {

@@ -390,7 +390,7 @@ func (s *Server) sendVia(ctx context.Context, conn int, env Envelope) error {
 		TriggerID string `json:"trigger_id"`
 	}
 	if len(env.Payload) > 0 && json.Unmarshal(env.Payload, &p) == nil {
-		s.registerTrigger(p.TriggerID)
+		s.RegisterTrigger(p.TriggerID)
 	}
 	if err := s.deliverEnvelope(ctx, conn, env, true); err != nil {
 		return fmt.Errorf("send envelope %s: %w", env.EnvelopeID, err)
@@ -415,7 +415,7 @@ func (s *Server) SendSlashCommand(ctx context.Context, cmd slack.SlashCommand) (
 		cmd.ResponseURL = s.ResponseURL()
 	}
 	if cmd.TriggerID == "" {
-		cmd.TriggerID = s.newTriggerID()
+		cmd.TriggerID = s.TriggerID()
 	}
 	if cmd.TeamID == "" {
 		cmd.TeamID = "T1"
@@ -452,7 +452,7 @@ func (s *Server) SendInteraction(ctx context.Context, cb slack.InteractionCallba
 	case slack.InteractionTypeViewSubmission, slack.InteractionTypeBlockActions,
 		slack.InteractionTypeShortcut, slack.InteractionTypeMessageAction:
 		if cb.TriggerID == "" {
-			cb.TriggerID = s.newTriggerID()
+			cb.TriggerID = s.TriggerID()
 		}
 	}
 	if cb.Team.ID == "" {

@@ -17,13 +17,3 @@ func startServer(h http.Handler, start func(*httptest.Server)) *httptest.Server 
 	start(hs)
 	return hs
 }
-
-// requestURL is the URL r was sent to, as the server handed it out: its
-// scheme, host and path.
-func requestURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + r.URL.Path
-}

@@ -1,4 +1,4 @@
-package fakeslack
+package webapi
 
 import (
 	"context"
@@ -54,10 +54,10 @@ func (h HomeTab) Decode() (slack.View, error) {
 
 // HomeView returns the Home tab last published for userID (by
 // views.publish, or views.update of its view), and whether one was.
-func (s *Server) HomeView(userID string) (HomeTab, bool) {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	h := s.web.homes[userID]
+func (a *API) HomeView(userID string) (HomeTab, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := a.homes[userID]
 	if h == nil {
 		return HomeTab{}, false
 	}
@@ -68,8 +68,8 @@ func (s *Server) HomeView(userID string) (HomeTab, bool) {
 // future, that Slack accepted and whose Home tab match accepts (nil: any),
 // and returns that tab. match runs while the server's record is locked:
 // keep it quick and do not call the Server from it.
-func (s *Server) WaitHomeView(ctx context.Context, userID string, match func(HomeTab) bool) (HomeTab, error) {
-	c, err := s.WaitCall(ctx, "views.publish", func(c Call) bool {
+func (a *API) WaitHomeView(ctx context.Context, userID string, match func(HomeTab) bool) (HomeTab, error) {
+	c, err := a.WaitCall(ctx, "views.publish", func(c Call) bool {
 		if c.Arg("user_id") != userID || c.AnswerArg("ok") != "true" {
 			return false
 		}
@@ -112,10 +112,10 @@ func parseView(raw string) (view map[string]json.RawMessage, typ, externalID str
 	return view, typ, externalID, true
 }
 
-func (s *Server) newViewID() string { return fmt.Sprintf("V%08d", s.seqView.Add(1)) }
+func (a *API) newViewID() string { return fmt.Sprintf("V%08d", a.seqView.Add(1)) }
 
-func (s *Server) newViewHash() string {
-	n := s.seqHash.Add(1)
+func (a *API) newViewHash() string {
+	n := a.seqHash.Add(1)
 	return fmt.Sprintf("%d.fake%d", 1700000000+n, n)
 }
 
@@ -137,53 +137,53 @@ func viewEcho(view map[string]json.RawMessage, id, hash string) object {
 }
 
 // claimExternalID points externalID at the view id, unless another view
-// has it; it drops the view's former external id. Called with s.web.mu held.
-func (s *Server) claimExternalIDLocked(rec *viewRecord, id, externalID string) bool {
+// has it; it drops the view's former external id. Called with a.mu held.
+func (a *API) claimExternalIDLocked(rec *viewRecord, id, externalID string) bool {
 	if externalID != "" {
-		if other, ok := s.web.externalIDs[externalID]; ok && other != id {
+		if other, ok := a.externalIDs[externalID]; ok && other != id {
 			return false
 		}
 	}
 	if rec.externalID != "" && rec.externalID != externalID {
-		delete(s.web.externalIDs, rec.externalID)
+		delete(a.externalIDs, rec.externalID)
 	}
 	if externalID != "" {
-		s.web.externalIDs[externalID] = id
+		a.externalIDs[externalID] = id
 	}
 	rec.externalID = externalID
 	return true
 }
 
-func (s *Server) openView(arg func(string) string) object {
+func (a *API) openView(arg func(string) string) object {
 	view, _, externalID, ok := parseView(arg("view"))
 	if !ok {
 		return slackError("invalid_arguments")
 	}
 	id := arg("trigger_id")
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	t := s.web.triggers[id]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t := a.triggers[id]
 	switch {
 	case t == nil:
 		return slackError("invalid_trigger_id")
 	case t.used:
 		return slackError("exchanged_trigger_id")
-	case s.opts.TriggerTTL > 0 && time.Since(t.issued) > s.opts.TriggerTTL:
+	case a.opts.TriggerTTL > 0 && time.Since(t.issued) > a.opts.TriggerTTL:
 		return slackError("expired_trigger_id")
 	}
-	viewID, hash := s.newViewID(), s.newViewHash()
+	viewID, hash := a.newViewID(), a.newViewHash()
 	rec := &viewRecord{hash: hash}
-	if !s.claimExternalIDLocked(rec, viewID, externalID) {
+	if !a.claimExternalIDLocked(rec, viewID, externalID) {
 		return slackError("duplicate_external_id")
 	}
 	t.used = true
-	s.web.views[viewID] = rec
+	a.views[viewID] = rec
 	return object{"ok": true, "view": viewEcho(view, viewID, hash)}
 }
 
 // publishView is views.publish: the user's Home tab is replaced, unless a
 // hash is given that is not the tab's latest (hash_conflict).
-func (s *Server) publishView(arg func(string) string) object {
+func (a *API) publishView(arg func(string) string) object {
 	user, raw := arg("user_id"), arg("view")
 	if len(raw) > MaxViewBytes {
 		return slackError("view_too_large")
@@ -193,29 +193,29 @@ func (s *Server) publishView(arg func(string) string) object {
 		return slackError("invalid_arguments")
 	}
 	hash := arg("hash")
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	home := s.web.homes[user]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	home := a.homes[user]
 	if hash != "" && (home == nil || home.hash != hash) {
 		return slackError("hash_conflict")
 	}
 	var rec *viewRecord
 	if home == nil {
-		home = &homeTab{id: s.newViewID()}
+		home = &homeTab{id: a.newViewID()}
 		rec = &viewRecord{home: user}
 	} else {
-		rec = s.web.views[home.id]
+		rec = a.views[home.id]
 	}
-	if !s.claimExternalIDLocked(rec, home.id, externalID) {
+	if !a.claimExternalIDLocked(rec, home.id, externalID) {
 		return slackError("duplicate_external_id")
 	}
-	s.web.homes[user], s.web.views[home.id] = home, rec
-	return s.replaceViewLocked(rec, home.id, view)
+	a.homes[user], a.views[home.id] = home, rec
+	return a.replaceViewLocked(rec, home.id, view)
 }
 
 // updateView is views.update, of a modal or a Home tab, by view_id or
 // external_id, with an optional hash.
-func (s *Server) updateView(arg func(string) string) object {
+func (a *API) updateView(arg func(string) string) object {
 	id, externalID, hash, raw := arg("view_id"), arg("external_id"), arg("hash"), arg("view")
 	if len(raw) > MaxViewBytes {
 		return slackError("view_too_large")
@@ -224,27 +224,27 @@ func (s *Server) updateView(arg func(string) string) object {
 	if !ok || (id == "" && externalID == "") {
 		return slackError("invalid_arguments")
 	}
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if id == "" {
-		id = s.web.externalIDs[externalID]
+		id = a.externalIDs[externalID]
 	}
-	rec := s.web.views[id]
+	rec := a.views[id]
 	switch {
 	case rec == nil:
 		return slackError("not_found")
 	case hash != "" && hash != rec.hash:
 		return slackError("hash_conflict")
-	case !s.claimExternalIDLocked(rec, id, newExternalID):
+	case !a.claimExternalIDLocked(rec, id, newExternalID):
 		return slackError("duplicate_external_id")
 	}
-	return s.replaceViewLocked(rec, id, view)
+	return a.replaceViewLocked(rec, id, view)
 }
 
 // replaceViewLocked gives the view id a new hash and content, keeps a Home
-// tab's echo, and returns the answer. Called with s.web.mu held.
-func (s *Server) replaceViewLocked(rec *viewRecord, id string, view map[string]json.RawMessage) object {
-	rec.hash = s.newViewHash()
+// tab's echo, and returns the answer. Called with a.mu held.
+func (a *API) replaceViewLocked(rec *viewRecord, id string, view map[string]json.RawMessage) object {
+	rec.hash = a.newViewHash()
 	echo := viewEcho(view, id, rec.hash)
 	if rec.home == "" {
 		return object{"ok": true, "view": echo}
@@ -253,7 +253,7 @@ func (s *Server) replaceViewLocked(rec *viewRecord, id string, view map[string]j
 	if err != nil {
 		return slackError("invalid_arguments")
 	}
-	h := s.web.homes[rec.home]
+	h := a.homes[rec.home]
 	h.hash, h.view = rec.hash, b
 	return object{"ok": true, "view": json.RawMessage(b)}
 }

@@ -1,4 +1,4 @@
-package fakeslack
+package webapi
 
 import (
 	"errors"
@@ -93,7 +93,7 @@ func TestThrottleLatencyStampsTheCall(t *testing.T) {
 
 func TestThrottleWaitEndsOnClose(t *testing.T) {
 	st := &stubThrottle{latency: time.Hour, waiting: make(chan Call, 1)}
-	s := New(Options{Throttle: st})
+	s := newServer(t, Options{Throttle: st})
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := newAPI(s, "xoxb-any").PostMessage("C1", slack.MsgOptionText("hi", false))

@@ -1,4 +1,4 @@
-package fakeslack
+package webapi
 
 import (
 	"encoding/json"
@@ -34,16 +34,16 @@ func messageKey(channel, ts string) string { return channel + "\x00" + ts }
 // lets a test see the buttons a message shows after an update), and
 // whether there is one: posted by the bot with chat.postMessage, or added
 // by AddUserMessage or SendMessageAction.
-func (s *Server) Message(channel, ts string) (PostedMessage, bool) {
-	s.web.mu.Lock()
-	m := s.web.messages[messageKey(channel, ts)]
+func (a *API) Message(channel, ts string) (PostedMessage, bool) {
+	a.mu.Lock()
+	m := a.messages[messageKey(channel, ts)]
 	var pm PostedMessage
 	var blocksFrom *Call
 	if m != nil {
 		pm = PostedMessage{Channel: channel, TS: ts, ThreadTS: m.threadTS, User: m.user, Text: m.text, Edits: m.edits}
 		blocksFrom = m.blocks
 	}
-	s.web.mu.Unlock()
+	a.mu.Unlock()
 	if m == nil {
 		return PostedMessage{}, false
 	}
@@ -59,22 +59,30 @@ func (s *Server) Message(channel, ts string) (PostedMessage, bool) {
 // in channel, as Slack would have it, and returns its ts: the message a
 // test then uses a message shortcut on, or asks chat.getPermalink about.
 // The bot cannot update it (cant_update_message).
-func (s *Server) AddUserMessage(channel, user, text string) string {
-	ts := s.nextTS()
-	s.addMessage(channel, ts, &message{user: user, text: text})
+func (a *API) AddUserMessage(channel, user, text string) string {
+	ts := a.NewTS()
+	a.putMessage(channel, ts, &message{user: user, text: text})
 	return ts
 }
 
-// addMessage records m as channel's message ts unless one is there.
-func (s *Server) addMessage(channel, ts string, m *message) {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	if s.web.messages[messageKey(channel, ts)] == nil {
-		s.web.messages[messageKey(channel, ts)] = m
+// PutUserMessage makes the message ts of channel, which user (a person,
+// not the bot) posted, known to the fake unless one is already there: a
+// message the bot may then ask chat.getPermalink about, and cannot update.
+// threadTS is its thread's parent for a reply, else "".
+func (a *API) PutUserMessage(channel, ts, user, text, threadTS string) {
+	a.putMessage(channel, ts, &message{user: user, text: text, threadTS: threadTS})
+}
+
+// putMessage records m as channel's message ts unless one is there.
+func (a *API) putMessage(channel, ts string, m *message) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.messages[messageKey(channel, ts)] == nil {
+		a.messages[messageKey(channel, ts)] = m
 	}
 }
 
-func (s *Server) postMessage(c Call, arg func(string) string) object {
+func (a *API) postMessage(c Call, arg func(string) string) object {
 	ch := arg("channel")
 	if ch == "" {
 		return slackError("channel_not_found")
@@ -83,17 +91,17 @@ func (s *Server) postMessage(c Call, arg func(string) string) object {
 	if text == "" && arg("blocks") == "" && arg("attachments") == "" {
 		return slackError("no_text")
 	}
-	ts := s.nextTS()
+	ts := a.NewTS()
 	// The call is the message's blocks, if it has any (Message reads them).
-	m := &message{user: s.opts.BotUserID, byTheBot: true, threadTS: arg("thread_ts"), text: text, blocks: &c}
-	s.web.mu.Lock()
-	if s.web.notInChannel[ch] {
-		s.web.mu.Unlock()
+	m := &message{user: a.opts.BotUserID, byTheBot: true, threadTS: arg("thread_ts"), text: text, blocks: &c}
+	a.mu.Lock()
+	if a.notInChannel[ch] {
+		a.mu.Unlock()
 		return slackError("not_in_channel")
 	}
-	s.web.messages[messageKey(ch, ts)] = m
-	s.web.mu.Unlock()
-	msg := object{"type": "message", "user": s.opts.BotUserID, "bot_id": "B1", "text": text, "ts": ts}
+	a.messages[messageKey(ch, ts)] = m
+	a.mu.Unlock()
+	msg := object{"type": "message", "user": a.opts.BotUserID, "bot_id": "B1", "text": text, "ts": ts}
 	if m.threadTS != "" {
 		msg["thread_ts"] = m.threadTS
 	}
@@ -104,7 +112,7 @@ func (s *Server) postMessage(c Call, arg func(string) string) object {
 // the message's blocks (an empty array removes them); text given without
 // blocks replaces the text and removes the blocks; neither keeps both.
 // Only the bot's own messages can be updated.
-func (s *Server) updateMessage(c Call, arg func(string) string) object {
+func (a *API) updateMessage(c Call, arg func(string) string) object {
 	ch, ts := arg("channel"), arg("ts")
 	if ch == "" {
 		return slackError("channel_not_found")
@@ -114,17 +122,17 @@ func (s *Server) updateMessage(c Call, arg func(string) string) object {
 	if hasBlocks && !json.Valid([]byte(arg("blocks"))) {
 		return slackError("invalid_blocks")
 	}
-	s.web.mu.Lock()
-	m := s.web.messages[messageKey(ch, ts)]
+	a.mu.Lock()
+	m := a.messages[messageKey(ch, ts)]
 	switch {
-	case s.web.notInChannel[ch]:
-		s.web.mu.Unlock()
+	case a.notInChannel[ch]:
+		a.mu.Unlock()
 		return slackError("not_in_channel")
 	case m == nil:
-		s.web.mu.Unlock()
+		a.mu.Unlock()
 		return slackError("message_not_found")
 	case !m.byTheBot:
-		s.web.mu.Unlock()
+		a.mu.Unlock()
 		return slackError("cant_update_message")
 	}
 	if hasText {
@@ -138,24 +146,24 @@ func (s *Server) updateMessage(c Call, arg func(string) string) object {
 	}
 	m.edits++
 	text = m.text
-	s.web.mu.Unlock()
+	a.mu.Unlock()
 	return object{"ok": true, "channel": ch, "ts": ts, "text": text,
-		"message": object{"type": "message", "user": s.opts.BotUserID, "bot_id": "B1", "text": text}}
+		"message": object{"type": "message", "user": a.opts.BotUserID, "bot_id": "B1", "text": text}}
 }
 
 // permalink answers chat.getPermalink as Slack does: a link for a message
 // it knows, with the thread for a reply.
-func (s *Server) permalink(ch, ts string) object {
+func (a *API) permalink(ch, ts string) object {
 	if ch == "" {
 		return slackError("channel_not_found")
 	}
-	s.web.mu.Lock()
-	m := s.web.messages[messageKey(ch, ts)]
+	a.mu.Lock()
+	m := a.messages[messageKey(ch, ts)]
 	var thread string
 	if m != nil {
 		thread = m.threadTS
 	}
-	s.web.mu.Unlock()
+	a.mu.Unlock()
 	if m == nil {
 		return slackError("message_not_found")
 	}

@@ -1,4 +1,15 @@
-package fakeslack
+// Package webapi is the Web API half of the fake Slack: the methods the bot
+// calls (chat.postMessage, chat.update, chat.postEphemeral,
+// chat.getPermalink, views.open/publish/update, usergroups.users.list,
+// users.info, auth.test, apps.connections.open, reactions.add) and response
+// URLs, each call recorded with its answer (Calls, WaitCalls, WaitCall),
+// failures injected per method (Fail), and what the calls change kept as
+// Slack keeps it: messages and their edits (Message), each user's Home tab
+// (HomeView), the views opened. Package fakeslack serves it beside Socket
+// Mode; its Server has every method of API.
+//
+// All methods are safe for concurrent use.
+package webapi
 
 import (
 	"bytes"
@@ -15,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -109,7 +121,16 @@ type trigger struct {
 	used   bool
 }
 
-type webState struct {
+// API is the fake's Web API: the methods the bot calls, each call recorded
+// with its answer, failures injected per method, and what the calls change
+// kept as Slack would keep it (messages, views, Home tabs).
+type API struct {
+	opts    Options
+	closing chan struct{}
+	once    sync.Once
+
+	seqTS, seqView, seqHash, seqTrigger atomic.Int64
+
 	mu           sync.Mutex
 	calls        []Call
 	byMethod     map[string][]Call
@@ -124,56 +145,115 @@ type webState struct {
 	homes        map[string]*homeTab    // the Home tab published for each user
 }
 
-func (w *webState) init() {
-	w.byMethod = make(map[string][]Call)
-	w.waiters = make(map[string][]*callWaiter)
-	w.failures = make(map[string][]Failure)
-	w.groups = make(map[string][]string)
-	w.notInChannel = make(map[string]bool)
-	w.messages = make(map[string]*message)
-	w.triggers = make(map[string]*trigger)
-	w.views = make(map[string]*viewRecord)
-	w.externalIDs = make(map[string]string)
-	w.homes = make(map[string]*homeTab)
+// Options configures an API.
+type Options struct {
+	// BotToken must be carried by every call, as the form field "token" or
+	// as "Authorization: Bearer"; otherwise the call is answered ok:false
+	// "invalid_auth". Empty accepts any non-empty token.
+	BotToken string
+	// AppToken must be sent as "Authorization: Bearer" to
+	// apps.connections.open. Empty accepts any non-empty token.
+	AppToken string
+	// BotUserID is auth.test's user_id and the author of the bot's messages.
+	BotUserID string
+	// TriggerTTL, when positive, makes views.open refuse a trigger id older
+	// than this with "expired_trigger_id".
+	TriggerTTL time.Duration
+	// Throttle, when set, makes every call wait and may refuse it.
+	Throttle Throttle
+	// ConnectionsOpen returns the websocket URL that apps.connections.open
+	// answers with.
+	ConnectionsOpen func() string
+}
+
+// A Throttle stands between a Web API call and its answer, so that a load
+// test can make the fake answer like Slack on a busy day rather than like a
+// loopback server. Its methods are called concurrently, once per call
+// (response URLs and websockets are not throttled).
+type Throttle interface {
+	// Latency is how long call c waits before it is handled. The call is
+	// stamped (Call.Time) when the wait ends: that is when Slack takes it,
+	// and when a message is posted.
+	Latency(c Call) time.Duration
+	// Admit reports whether c, which carried a good token and has waited,
+	// is taken. When it is not, c is answered HTTP 429 ok:false
+	// "ratelimited" with Retry-After retryAfter seconds, and recorded so.
+	Admit(c Call) (retryAfter int, ok bool)
+}
+
+// ErrClosed is returned by waits cut short by Close.
+var ErrClosed = errors.New("fakeslack: server closed")
+
+// New returns an API; serve it with ServeAPI and ServeResponseURL.
+func New(opts Options) *API {
+	return &API{
+		opts:         opts,
+		closing:      make(chan struct{}),
+		byMethod:     make(map[string][]Call),
+		waiters:      make(map[string][]*callWaiter),
+		failures:     make(map[string][]Failure),
+		groups:       make(map[string][]string),
+		notInChannel: make(map[string]bool),
+		messages:     make(map[string]*message),
+		triggers:     make(map[string]*trigger),
+		views:        make(map[string]*viewRecord),
+		externalIDs:  make(map[string]string),
+		homes:        make(map[string]*homeTab),
+	}
+}
+
+// Close cuts short every pending wait and delayed answer. It is idempotent.
+func (a *API) Close() { a.once.Do(func() { close(a.closing) }) }
+
+// wait blocks until ch is closed, ctx ends or the API closes.
+func (a *API) wait(ctx context.Context, ch <-chan struct{}) error {
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-a.closing:
+		return ErrClosed
+	}
 }
 
 // Calls returns the calls of method so far, in order.
-func (s *Server) Calls(method string) []Call {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	return slices.Clone(s.web.byMethod[method])
+func (a *API) Calls(method string) []Call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.byMethod[method])
 }
 
 // AllCalls returns every call so far, of every method (including
 // "response_url" posts), in order.
-func (s *Server) AllCalls() []Call {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	return slices.Clone(s.web.calls)
+func (a *API) AllCalls() []Call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.calls)
 }
 
 // WaitCalls waits until at least n calls of method were recorded and returns
 // them all, in order.
-func (s *Server) WaitCalls(ctx context.Context, method string, n int) ([]Call, error) {
+func (a *API) WaitCalls(ctx context.Context, method string, n int) ([]Call, error) {
 	w := &callWaiter{n: n, done: make(chan struct{})}
-	s.web.mu.Lock()
-	if len(s.web.byMethod[method]) >= n {
-		calls := slices.Clone(s.web.byMethod[method])
-		s.web.mu.Unlock()
+	a.mu.Lock()
+	if len(a.byMethod[method]) >= n {
+		calls := slices.Clone(a.byMethod[method])
+		a.mu.Unlock()
 		return calls, nil
 	}
-	s.web.waiters[method] = append(s.web.waiters[method], w)
-	s.web.mu.Unlock()
+	a.waiters[method] = append(a.waiters[method], w)
+	a.mu.Unlock()
 
-	if err := s.wait(ctx, w.done); err != nil {
-		s.dropWaiter(method, w)
-		calls := s.Calls(method)
+	if err := a.wait(ctx, w.done); err != nil {
+		a.dropWaiter(method, w)
+		calls := a.Calls(method)
 		if len(calls) >= n {
 			return calls, nil
 		}
 		return calls, fmt.Errorf("wait for %d %s calls (got %d): %w", n, method, len(calls), err)
 	}
-	return s.Calls(method), nil
+	return a.Calls(method), nil
 }
 
 // WaitCall waits for the first call of method, past or future, for which
@@ -181,20 +261,20 @@ func (s *Server) WaitCalls(ctx context.Context, method string, n int) ([]Call, e
 // for one particular message among thousands without rescanning). match runs
 // while the server's record is locked: keep it quick and do not call the
 // Server from it.
-func (s *Server) WaitCall(ctx context.Context, method string, match func(Call) bool) (Call, error) {
+func (a *API) WaitCall(ctx context.Context, method string, match func(Call) bool) (Call, error) {
 	w := &callWaiter{match: match, done: make(chan struct{})}
-	s.web.mu.Lock()
-	for _, c := range s.web.byMethod[method] {
+	a.mu.Lock()
+	for _, c := range a.byMethod[method] {
 		if match(c) {
-			s.web.mu.Unlock()
+			a.mu.Unlock()
 			return c, nil
 		}
 	}
-	s.web.waiters[method] = append(s.web.waiters[method], w)
-	s.web.mu.Unlock()
+	a.waiters[method] = append(a.waiters[method], w)
+	a.mu.Unlock()
 
-	if err := s.wait(ctx, w.done); err != nil {
-		if !s.dropWaiter(method, w) {
+	if err := a.wait(ctx, w.done); err != nil {
+		if !a.dropWaiter(method, w) {
 			return w.got, nil // matched while we were giving up
 		}
 		return Call{}, fmt.Errorf("wait for a matching %s call: %w", method, err)
@@ -203,29 +283,29 @@ func (s *Server) WaitCall(ctx context.Context, method string, match func(Call) b
 }
 
 // dropWaiter removes w; it reports false when w was already satisfied.
-func (s *Server) dropWaiter(method string, w *callWaiter) bool {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	ws := s.web.waiters[method]
+func (a *API) dropWaiter(method string, w *callWaiter) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ws := a.waiters[method]
 	i := slices.Index(ws, w)
 	if i < 0 {
 		return false
 	}
-	s.web.waiters[method] = slices.Delete(ws, i, i+1)
+	a.waiters[method] = slices.Delete(ws, i, i+1)
 	return true
 }
 
 // record appends c and wakes the waiters it satisfies.
-func (s *Server) record(c Call) {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	s.web.calls = append(s.web.calls, c)
-	s.web.byMethod[c.Method] = append(s.web.byMethod[c.Method], c)
-	ws := s.web.waiters[c.Method]
+func (a *API) record(c Call) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, c)
+	a.byMethod[c.Method] = append(a.byMethod[c.Method], c)
+	ws := a.waiters[c.Method]
 	if len(ws) == 0 {
 		return
 	}
-	n := len(s.web.byMethod[c.Method])
+	n := len(a.byMethod[c.Method])
 	kept := ws[:0]
 	for _, w := range ws {
 		switch {
@@ -239,82 +319,82 @@ func (s *Server) record(c Call) {
 		}
 	}
 	clear(ws[len(kept):])
-	s.web.waiters[c.Method] = kept
+	a.waiters[c.Method] = kept
 }
 
 // Fail queues f for the next calls of method ("response_url" and
 // "apps.connections.open" included). Queued failures are consumed in order;
 // each applies to f.Times calls (default 1). Calls with a bad token are
 // answered invalid_auth and do not consume a failure.
-func (s *Server) Fail(method string, f Failure) {
+func (a *API) Fail(method string, f Failure) {
 	if f.Times <= 0 {
 		f.Times = 1
 	}
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	s.web.failures[method] = append(s.web.failures[method], f)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failures[method] = append(a.failures[method], f)
 }
 
-func (s *Server) nextFailure(method string) (Failure, bool) {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	q := s.web.failures[method]
+func (a *API) nextFailure(method string) (Failure, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q := a.failures[method]
 	if len(q) == 0 {
 		return Failure{}, false
 	}
 	f := q[0]
 	if q[0].Times--; q[0].Times == 0 {
-		s.web.failures[method] = q[1:]
+		a.failures[method] = q[1:]
 	}
 	return f, true
 }
 
 // SetGroupMembers sets the members usergroups.users.list returns for
 // groupID. A group never set answers ok:false "no_such_subteam".
-func (s *Server) SetGroupMembers(groupID string, userIDs ...string) {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	s.web.groups[groupID] = slices.Clone(userIDs)
+func (a *API) SetGroupMembers(groupID string, userIDs ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.groups[groupID] = slices.Clone(userIDs)
 }
 
 // SetNotInChannel makes chat.postMessage and chat.update to channelID answer
 // ok:false "not_in_channel", as Slack does for a private channel the bot was
 // not invited to.
-func (s *Server) SetNotInChannel(channelID string) {
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	s.web.notInChannel[channelID] = true
+func (a *API) SetNotInChannel(channelID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.notInChannel[channelID] = true
 }
 
-// registerTrigger makes id acceptable to views.open, once. Registering it
+// RegisterTrigger makes id acceptable to views.open, once. Registering it
 // again (a redelivered envelope) changes nothing.
-func (s *Server) registerTrigger(id string) {
+func (a *API) RegisterTrigger(id string) {
 	if id == "" {
 		return
 	}
-	s.web.mu.Lock()
-	defer s.web.mu.Unlock()
-	if s.web.triggers[id] == nil {
-		s.web.triggers[id] = &trigger{issued: time.Now()}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.triggers[id] == nil {
+		a.triggers[id] = &trigger{issued: time.Now()}
 	}
 }
 
 // TriggerID returns a fresh trigger id that views.open accepts once
 // (addition: lets a test open a view without sending an envelope).
-func (s *Server) TriggerID() string {
-	id := s.newTriggerID()
-	s.registerTrigger(id)
+func (a *API) TriggerID() string {
+	id := a.newTriggerID()
+	a.RegisterTrigger(id)
 	return id
 }
 
-func (s *Server) newTriggerID() string {
-	n := s.seqTrigger.Add(1)
+func (a *API) newTriggerID() string {
+	n := a.seqTrigger.Add(1)
 	return fmt.Sprintf("%d.738474920.fake%012x", 13345224609+n, n)
 }
 
-// nextTS returns a unique, increasing message timestamp.
-func (s *Server) nextTS() string {
-	n := s.seqTS.Add(1)
+// NewTS returns a unique, increasing message timestamp.
+func (a *API) NewTS() string {
+	n := a.seqTS.Add(1)
 	return fmt.Sprintf("%d.%06d", 1700000000+n/1000000, n%1000000)
 }
 
@@ -350,11 +430,11 @@ func readCall(r *http.Request, method string) (Call, string, error) {
 
 var errInvalidJSON = errors.New("invalid JSON body")
 
-// serveAPI answers POST /api/{method} and records the call with its answer.
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+// ServeAPI answers POST /api/{method} and records the call with its answer.
+func (a *API) ServeAPI(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
 	c, token, err := readCall(r, method)
-	if !s.throttle(r, &c) {
+	if !a.throttle(r, &c) {
 		return
 	}
 	status, ans := http.StatusOK, object(nil)
@@ -363,22 +443,22 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		ans = slackError("invalid_json")
 	case err != nil:
 		ans = slackError("invalid_form_data")
-	case !s.tokenOK(method, token):
+	case !a.tokenOK(method, token):
 		ans = slackError("invalid_auth")
 	default:
-		if t := s.opts.Throttle; t != nil {
+		if t := a.opts.Throttle; t != nil {
 			if retryAfter, ok := t.Admit(c); !ok {
 				status, ans = rateLimited(w, retryAfter)
 				break
 			}
 		}
-		if f, ok := s.nextFailure(method); ok && f.Delay > 0 {
+		if f, ok := a.nextFailure(method); ok && f.Delay > 0 {
 			// Recorded as it arrives, so a test can wait for a hanging call.
-			s.record(c)
-			if s.delay(r, f.Delay) {
+			a.record(c)
+			if a.delay(r, f.Delay) {
 				status, ans := failure(w, f)
 				if ans == nil {
-					ans = s.answer(method, c)
+					ans = a.answer(method, c)
 				}
 				writeJSON(w, status, ans)
 			}
@@ -387,18 +467,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			status, ans = failure(w, f)
 		}
 		if ans == nil {
-			ans = s.answer(method, c)
+			ans = a.answer(method, c)
 		}
 	}
 	c.Answer, _ = marshalAnswer(ans)
-	s.record(c)
+	a.record(c)
 	writeJSON(w, status, ans)
 }
 
-func (s *Server) tokenOK(method, token string) bool {
-	want := s.opts.BotToken
+func (a *API) tokenOK(method, token string) bool {
+	want := a.opts.BotToken
 	if method == "apps.connections.open" {
-		want = s.opts.AppToken
+		want = a.opts.AppToken
 	}
 	return token != "" && (want == "" || token == want)
 }
@@ -406,15 +486,15 @@ func (s *Server) tokenOK(method, token string) bool {
 // throttle holds c for the Throttle's latency, and then stamps it: that is
 // when Slack takes it. It reports false when the client or the server went
 // away first.
-func (s *Server) throttle(r *http.Request, c *Call) bool {
-	if s.opts.Throttle == nil {
+func (a *API) throttle(r *http.Request, c *Call) bool {
+	if a.opts.Throttle == nil {
 		return true
 	}
-	d := s.opts.Throttle.Latency(*c)
+	d := a.opts.Throttle.Latency(*c)
 	if d <= 0 {
 		return true
 	}
-	if !s.delay(r, d) {
+	if !a.delay(r, d) {
 		return false
 	}
 	c.Time = time.Now()
@@ -429,7 +509,7 @@ func rateLimited(w http.ResponseWriter, retryAfter int) (int, object) {
 
 // delay waits d; it reports false when the request or the server ended
 // first.
-func (s *Server) delay(r *http.Request, d time.Duration) bool {
+func (a *API) delay(r *http.Request, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
@@ -440,7 +520,7 @@ func (s *Server) delay(r *http.Request, d time.Duration) bool {
 		return true
 	case <-r.Context().Done():
 		return false
-	case <-s.closing:
+	case <-a.closing:
 		return false
 	}
 }
@@ -509,30 +589,30 @@ func writeJSON(w http.ResponseWriter, status int, ans object) {
 }
 
 // answer is the normal answer to a well-authenticated call of method.
-func (s *Server) answer(method string, c Call) object {
+func (a *API) answer(method string, c Call) object {
 	arg := c.args()
 	switch method {
 	case "apps.connections.open":
-		return object{"ok": true, "url": s.wsURL()}
+		return object{"ok": true, "url": a.opts.ConnectionsOpen()}
 	case "auth.test":
 		return object{"ok": true, "url": "https://fake.slack.com/", "team": "Fake", "user": "coldtransfer",
-			"team_id": "T1", "user_id": s.opts.BotUserID, "bot_id": "B1"}
+			"team_id": "T1", "user_id": a.opts.BotUserID, "bot_id": "B1"}
 	case "chat.postMessage":
-		return s.postMessage(c, arg)
+		return a.postMessage(c, arg)
 	case "chat.postEphemeral":
-		return s.postEphemeral(arg)
+		return a.postEphemeral(arg)
 	case "chat.update":
-		return s.updateMessage(c, arg)
+		return a.updateMessage(c, arg)
 	case "chat.getPermalink":
-		return s.permalink(arg("channel"), arg("message_ts"))
+		return a.permalink(arg("channel"), arg("message_ts"))
 	case "views.open":
-		return s.openView(arg)
+		return a.openView(arg)
 	case "views.publish":
-		return s.publishView(arg)
+		return a.publishView(arg)
 	case "views.update":
-		return s.updateView(arg)
+		return a.updateView(arg)
 	case "usergroups.users.list":
-		return s.groupMembers(arg("usergroup"))
+		return a.groupMembers(arg("usergroup"))
 	case "users.info":
 		return userInfo(arg("user"))
 	case "reactions.add":
@@ -545,7 +625,7 @@ func (s *Server) answer(method string, c Call) object {
 	}
 }
 
-func (s *Server) postEphemeral(arg func(string) string) object {
+func (a *API) postEphemeral(arg func(string) string) object {
 	switch {
 	case arg("channel") == "":
 		return slackError("channel_not_found")
@@ -554,13 +634,13 @@ func (s *Server) postEphemeral(arg func(string) string) object {
 	case arg("text") == "" && arg("blocks") == "" && arg("attachments") == "":
 		return slackError("no_text")
 	}
-	return object{"ok": true, "message_ts": s.nextTS()}
+	return object{"ok": true, "message_ts": a.NewTS()}
 }
 
-func (s *Server) groupMembers(group string) object {
-	s.web.mu.Lock()
-	users, ok := s.web.groups[group]
-	s.web.mu.Unlock()
+func (a *API) groupMembers(group string) object {
+	a.mu.Lock()
+	users, ok := a.groups[group]
+	a.mu.Unlock()
 	if !ok {
 		return slackError("no_such_subteam")
 	}
@@ -579,20 +659,20 @@ func userInfo(id string) object {
 		"profile": object{"real_name": "User " + id, "display_name": name}}}
 }
 
-// serveResponseURL answers POST /response/{id} like Slack: 200 "ok" as text.
-func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
+// ServeResponseURL answers POST /response/{id} like Slack: 200 "ok" as text.
+func (a *API) ServeResponseURL(w http.ResponseWriter, r *http.Request) {
 	c := Call{Method: methodResponseURL, Time: time.Now(), URL: requestURL(r)}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if body = bytes.TrimSpace(body); err == nil && json.Valid(body) {
 		c.JSON = body
 	}
-	s.record(c)
+	a.record(c)
 	if r.Method != http.MethodPost || c.JSON == nil {
 		http.Error(w, "invalid_payload", http.StatusBadRequest)
 		return
 	}
-	if f, ok := s.nextFailure(methodResponseURL); ok {
-		if !s.delay(r, f.Delay) {
+	if f, ok := a.nextFailure(methodResponseURL); ok {
+		if !a.delay(r, f.Delay) {
 			return
 		}
 		if status, ans := failure(w, f); ans != nil {
@@ -602,4 +682,14 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, "ok")
+}
+
+// requestURL is the URL r was sent to, as the server handed it out: its
+// scheme, host and path.
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.Path
 }
