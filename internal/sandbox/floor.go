@@ -3,6 +3,8 @@ package sandbox
 import (
 	"fmt"
 	"strings"
+
+	"github.com/coldtransfer/coldtransfer/internal/sandbox/screen"
 )
 
 // The sandbox's pretend contact-centre floor: one channel, a few people, a
@@ -62,6 +64,28 @@ func personByID(id string) (person, bool) {
 		}
 	}
 	return person{}, false
+}
+
+// floor is the sandbox's people and channel as the screen names them.
+type floor struct{}
+
+var _ screen.Names = floor{}
+
+func (floor) User(id string) (string, bool) {
+	p, ok := personByID(id)
+	return p.name, ok
+}
+
+func (floor) UserNamed(name string) (id, canonical string, ok bool) {
+	p, ok := personNamed(name)
+	return p.id, p.name, ok
+}
+
+func (floor) Channel(id string) (string, bool) {
+	if id == channelID {
+		return channelName, true
+	}
+	return "", false
 }
 
 // destination is one entry of the sample directory.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/fakeslack"
+	"github.com/coldtransfer/coldtransfer/internal/sandbox/screen"
 )
 
 // Options are what the caller adds to a session.
@@ -44,9 +44,10 @@ const labelWidth = 10
 
 // session is one run of the read-print loop.
 type session struct {
-	w   *World
-	out io.Writer
-	tty bool // input is a terminal: prompt, and do not echo
+	w      *World
+	out    io.Writer
+	tty    bool          // input is a terminal: prompt, and do not echo
+	screen screen.Screen // how Slack shows what the bot sends, and takes what is typed
 
 	user  person
 	steer *steering // set by `plivo …` until a Plivo request takes it
@@ -79,7 +80,8 @@ type request struct {
 // to connect.
 func (w *World) Session(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
 	tr := &transcript{w: out}
-	s := &session{w: w, out: tr, tty: isTerminal(in), user: people[0], messages: map[string][]string{}}
+	s := &session{w: w, out: tr, tty: isTerminal(in), user: people[0], messages: map[string][]string{},
+		screen: screen.Screen{Names: floor{}, PressHint: "   (press abort / press again)"}}
 
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	err := w.slack.WaitConnected(cctx)
@@ -204,14 +206,11 @@ func (s *session) say(label string, ls ...string) {
 	}
 }
 
-// textWidth is where the text of Slack messages is wrapped, as Slack would.
-const textWidth = 90
-
 // sayText prints the lines of a Slack message under a label, wrapped.
 func (s *session) sayText(label string, ls ...string) {
 	var out []string
 	for _, l := range ls {
-		out = append(out, wrapProse(l, textWidth)...)
+		out = append(out, screen.WrapProse(l, screen.TextWidth)...)
 	}
 	s.say(label, out...)
 }
@@ -242,7 +241,7 @@ func (s *session) directory() {
 		}
 	}
 	const head = "agents: "
-	ls := pack(agents, " · ", textWidth-len(head))
+	ls := screen.Pack(agents, " · ", screen.TextWidth-len(head))
 	for i := range ls {
 		if i == 0 {
 			ls[i] = head + ls[i]
@@ -321,23 +320,7 @@ func (s *session) audit() {
 		s.say("audit", "The last request wrote no audit line (help, list and opening the form are not transfers).")
 		return
 	}
-	s.say("audit", wrap(splitWords(auditText(line)), textWidth)...)
-}
-
-// mentionRe finds @name in a typed command.
-var mentionRe = regexp.MustCompile(`@[A-Za-z][A-Za-z0-9_.-]*`)
-
-// slackText is the text of a slash command as Slack delivers it with
-// should_escape: &, < and > escaped, and @name of a known user as a mention
-// <@U…|name>.
-func slackText(typed string) string {
-	escaped := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(typed)
-	return mentionRe.ReplaceAllStringFunc(escaped, func(m string) string {
-		if p, ok := personNamed(m); ok {
-			return "<@" + p.id + "|" + p.name + ">"
-		}
-		return m
-	})
+	s.say("audit", screen.AuditLines(line, screen.TextWidth)...)
 }
 
 // send types /transfer text as the current user in #floor and waits for
@@ -354,7 +337,7 @@ func (s *session) send(ctx context.Context, text string) (*request, fakeslack.Ac
 	s.last = r
 	env, err := s.w.slack.SendSlashCommand(ctx, slack.SlashCommand{
 		UserID: r.user.id, UserName: r.user.name, ChannelID: channelID, ChannelName: channelName,
-		Text: slackText(text), ResponseURL: r.responseURL, TriggerID: r.triggerID,
+		Text: s.screen.SlashText(text), ResponseURL: r.responseURL, TriggerID: r.triggerID,
 	})
 	if err != nil {
 		return r, fakeslack.Ack{}, fmt.Errorf("send /transfer: %w", err)
@@ -422,7 +405,7 @@ func (s *session) answeredInAck(ctx context.Context, r *request, ack fakeslack.A
 		cancel()
 	}
 	s.printRecords()
-	s.sayText("only you", lines(plain(p.Text))...)
+	s.sayText("only you", s.screen.Text(p.Text)...)
 	return true
 }
 
@@ -602,7 +585,7 @@ func (s *session) printCall(c fakeslack.Call) {
 	}
 	switch c.Method {
 	case "chat.postMessage":
-		ls := messageLines(c)
+		ls := s.screen.Message(c)
 		label := "#" + channelName
 		if c.Arg("channel") != channelID {
 			label = c.Arg("channel")
@@ -614,22 +597,22 @@ func (s *session) printCall(c fakeslack.Call) {
 		}
 		s.sayText(label, withNote(ls, failed)...)
 	case "chat.update":
-		ls := messageLines(c)
+		ls := s.screen.Message(c)
 		if before, ok := s.messages[c.Arg("ts")]; ok {
 			ls = slices.DeleteFunc(ls, func(l string) bool { return slices.Contains(before, l) })
 		}
 		if failed == "" {
-			s.messages[c.Arg("ts")] = messageLines(c)
+			s.messages[c.Arg("ts")] = s.screen.Message(c)
 		}
 		s.sayText("edited", withNote(ls, failed)...)
 	case "chat.postEphemeral":
-		s.sayText("only you", withNote(messageLines(c), failed)...)
+		s.sayText("only you", withNote(s.screen.Message(c), failed)...)
 	case "response_url":
 		var p struct {
 			Text string `json:"text"`
 		}
 		_ = json.Unmarshal(c.JSON, &p)
-		s.sayText("only you", lines(plain(p.Text))...)
+		s.sayText("only you", s.screen.Text(p.Text)...)
 	case "reactions.add":
 		s.say("#"+channelName, withNote([]string{"reaction :" + c.Arg("name") + ": on a message"}, failed)...)
 	case "views.open":
@@ -638,7 +621,7 @@ func (s *session) printCall(c fakeslack.Call) {
 			s.say("form", "(unreadable form: "+err.Error()+")")
 			return
 		}
-		s.say("form", withNote(formLines(v), failed)...)
+		s.say("form", withNote(s.screen.Form(v), failed)...)
 	}
 }
 
@@ -694,7 +677,7 @@ func (s *session) formCommand(ctx context.Context, args string) {
 // submitForm fills in the form view that r opened with values, as a
 // supervisor would, submits it, and prints what came of it.
 func (s *session) submitForm(ctx context.Context, r *request, view *slack.View, values map[string]string) {
-	state, filled, notes := fillForm(view, values)
+	state, filled, notes := s.screen.Fill(view, values)
 	s.say("you", append(append(filled, notes...), "press ["+buttonText(view.Submit, "Submit")+"]")...)
 	view.State = state
 	sub := &request{user: r.user, responseURL: r.responseURL, audits: s.w.log.count(), start: time.Now()}
@@ -716,7 +699,7 @@ func (s *session) submitForm(ctx context.Context, r *request, view *slack.View, 
 		s.printRecords()
 		for _, bl := range view.Blocks.BlockSet {
 			if in, ok := bl.(*slack.InputBlock); ok && errs[in.BlockID] != "" {
-				s.sayText("form", "under "+labelOf(in)+": "+errs[in.BlockID])
+				s.sayText("form", "under "+screen.Label(in)+": "+errs[in.BlockID])
 				delete(errs, in.BlockID)
 			}
 		}
@@ -738,13 +721,6 @@ func buttonText(t *slack.TextBlockObject, def string) string {
 		return def
 	}
 	return t.Text
-}
-
-func labelOf(in *slack.InputBlock) string {
-	if in.Label != nil && in.Label.Text != "" {
-		return in.Label.Text
-	}
-	return in.BlockID
 }
 
 // fieldErrors returns the errors of a view_submission ack,
@@ -799,7 +775,7 @@ func (s *session) home(ctx context.Context) {
 	case result == "unchanged":
 		s.say("sandbox", "Nothing changed since the bot last published this tab: it was not published again.")
 	}
-	s.sayText("home", homeLines(v)...)
+	s.sayText("home", s.screen.Home(v)...)
 }
 
 // shortcut posts a message by the person args names in #floor and uses

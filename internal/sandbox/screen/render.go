@@ -1,12 +1,9 @@
-package sandbox
+package screen
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 )
@@ -40,10 +37,17 @@ var (
 	entities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 )
 
+// Text renders Slack mrkdwn as the lines of plain text Slack shows:
+// mentions by name, links by label, no bold or code markers, emoji as
+// characters; empty lines at the ends are dropped.
+func (s Screen) Text(mrkdwn string) []string {
+	return lines(s.plain(mrkdwn))
+}
+
 // plain renders Slack mrkdwn as plain text: mentions by name, links by
 // label, no bold or code markers, emoji as characters.
-func plain(s string) string {
-	parts := strings.Split(s, "`")
+func (s Screen) plain(mrkdwn string) string {
+	parts := strings.Split(mrkdwn, "`")
 	var b strings.Builder
 	for i, p := range parts {
 		code := i%2 == 1
@@ -55,7 +59,7 @@ func plain(s string) string {
 			b.WriteString(entities.Replace(p))
 			continue
 		}
-		p = linkRe.ReplaceAllStringFunc(p, func(m string) string { return linkText(m[1 : len(m)-1]) })
+		p = linkRe.ReplaceAllStringFunc(p, func(m string) string { return s.linkText(m[1 : len(m)-1]) })
 		p = boldRe.ReplaceAllString(p, "$1")
 		p = emojiRe.ReplaceAllStringFunc(p, func(m string) string {
 			if e, ok := emoji[m[1:len(m)-1]]; ok {
@@ -70,20 +74,20 @@ func plain(s string) string {
 
 // linkText renders the inside of a Slack <…> link: a user or channel
 // mention, a special mention, or a URL with an optional label.
-func linkText(in string) string {
+func (s Screen) linkText(in string) string {
 	target, label, hasLabel := strings.Cut(in, "|")
 	switch {
 	case strings.HasPrefix(target, "@"):
-		if p, ok := personByID(target[1:]); ok {
-			return "@" + p.name
+		if name, ok := s.Names.User(target[1:]); ok {
+			return "@" + name
 		}
 		if hasLabel {
 			return "@" + strings.TrimPrefix(label, "@")
 		}
 		return target
 	case strings.HasPrefix(target, "#"):
-		if target[1:] == channelID {
-			return "#" + channelName
+		if name, ok := s.Names.Channel(target[1:]); ok {
+			return "#" + name
 		}
 		if hasLabel {
 			return "#" + label
@@ -105,48 +109,45 @@ func lines(s string) []string {
 	return strings.Split(strings.Trim(s, "\n"), "\n")
 }
 
-// messageLines renders a chat.postMessage / chat.update / chat.postEphemeral
-// call: its blocks when it has any, else its text.
-func messageLines(c callArgs) []string {
+// Message renders a chat.postMessage, chat.update or chat.postEphemeral
+// call as Slack shows it: its blocks when it has any, else its text.
+func (s Screen) Message(c Call) []string {
 	if raw := c.Arg("blocks"); raw != "" {
 		var blocks slack.Blocks
 		if json.Unmarshal([]byte(raw), &blocks) == nil {
-			if ls := blockLines(blocks); len(ls) > 0 {
+			if ls := s.blockLines(blocks); len(ls) > 0 {
 				return ls
 			}
 		}
 	}
-	return lines(plain(c.Arg("text")))
+	return s.Text(c.Arg("text"))
 }
-
-// callArgs is what rendering needs of a recorded call.
-type callArgs interface{ Arg(string) string }
 
 // blockLines renders message blocks: sections (text, then their fields on
 // one line), context lines, headers.
-func blockLines(blocks slack.Blocks) []string {
+func (s Screen) blockLines(blocks slack.Blocks) []string {
 	var out []string
 	for _, bl := range blocks.BlockSet {
 		switch b := bl.(type) {
 		case *slack.SectionBlock:
 			if b.Text != nil {
-				out = append(out, lines(plain(b.Text.Text))...)
+				out = append(out, s.Text(b.Text.Text)...)
 			}
 			var fields []string
 			for _, f := range b.Fields {
-				label, value, ok := strings.Cut(plain(f.Text), "\n")
+				label, value, ok := strings.Cut(s.plain(f.Text), "\n")
 				if ok {
 					fields = append(fields, label+": "+strings.ReplaceAll(value, "\n", " "))
 				} else {
 					fields = append(fields, label)
 				}
 			}
-			out = append(out, pack(fields, " · ", textWidth)...)
+			out = append(out, Pack(fields, " · ", TextWidth)...)
 		case *slack.ContextBlock:
 			var parts []string
 			for _, el := range b.ContextElements.Elements {
 				if t, ok := el.(*slack.TextBlockObject); ok {
-					parts = append(parts, plain(t.Text))
+					parts = append(parts, s.plain(t.Text))
 				}
 			}
 			if len(parts) > 0 {
@@ -158,7 +159,7 @@ func blockLines(blocks slack.Blocks) []string {
 			}
 		case *slack.ActionBlock:
 			if buttons := buttonLabels(b); buttons != "" {
-				out = append(out, buttons+"   (press abort / press again)")
+				out = append(out, buttons+s.PressHint)
 			}
 		}
 	}
@@ -177,20 +178,14 @@ func buttonLabels(b *slack.ActionBlock) string {
 	return strings.Join(buttons, " ")
 }
 
-// homeLines renders a Home tab as the user sees it: its message blocks,
-// and the buttons and dividers a message of the bot's has none of.
-func homeLines(v slack.View) []string {
+// Home renders a Home tab as its user sees it: its message blocks, and the
+// buttons and dividers a message of the bot's has none of.
+func (s Screen) Home(v slack.View) []string {
 	var out []string
 	for _, bl := range v.Blocks.BlockSet {
 		switch b := bl.(type) {
 		case *slack.ActionBlock:
-			var buttons []string
-			for _, el := range b.Elements.ElementSet {
-				if bt, ok := el.(*slack.ButtonBlockElement); ok && bt.Text != nil {
-					buttons = append(buttons, "["+bt.Text.Text+"]")
-				}
-			}
-			out = append(out, strings.Join(buttons, " "))
+			out = append(out, buttonLabels(b))
 		case *slack.DividerBlock:
 			out = append(out, strings.Repeat("─", 40))
 		case *slack.HeaderBlock:
@@ -198,29 +193,8 @@ func homeLines(v slack.View) []string {
 				out = append(out, strings.ToUpper(b.Text.Text))
 			}
 		default:
-			out = append(out, blockLines(slack.Blocks{BlockSet: []slack.Block{bl}})...)
+			out = append(out, s.blockLines(slack.Blocks{BlockSet: []slack.Block{bl}})...)
 		}
-	}
-	return out
-}
-
-// pack joins items with sep into lines of at most width characters, never
-// breaking an item.
-func pack(items []string, sep string, width int) []string {
-	var out []string
-	cur := ""
-	for _, it := range items {
-		if cur != "" && utf8.RuneCountInString(cur+sep+it) > width {
-			out = append(out, cur)
-			cur = ""
-		}
-		if cur != "" {
-			cur += sep
-		}
-		cur += it
-	}
-	if cur != "" {
-		out = append(out, cur)
 	}
 	return out
 }
@@ -231,10 +205,10 @@ func pack(items []string, sep string, width int) []string {
 // destination could be left out.
 var alternatives = map[string]string{"agent": "trigger_source", "to": "to_typed"}
 
-// formLines renders a modal as its fields show: the title and buttons,
-// then one line per input with what it takes. A pair of alternatives is
-// shown together, as one required choice.
-func formLines(v slack.View) []string {
+// Form renders a modal as its fields show: the title and buttons, then one
+// line per input with what it takes. A pair of alternatives is shown
+// together, as one required choice.
+func (s Screen) Form(v slack.View) []string {
 	title := "form"
 	if v.Title != nil {
 		title = v.Title.Text
@@ -259,10 +233,10 @@ func formLines(v slack.View) []string {
 		if !ok || shown[in.BlockID] {
 			continue
 		}
-		line := "• " + inputText(in)
+		line := "• " + s.inputText(in)
 		if other := inputs[alternatives[in.BlockID]]; other != nil && in.Optional && other.Optional {
 			shown[other.BlockID] = true
-			out = append(out, line, "  "+inputText(other), "  (one of these two is required, not both)")
+			out = append(out, line, "  "+s.inputText(other), "  (one of these two is required, not both)")
 			continue
 		}
 		if in.Optional {
@@ -274,12 +248,21 @@ func formLines(v slack.View) []string {
 }
 
 // inputText is an input's label and what it takes.
-func inputText(in *slack.InputBlock) string {
-	return labelOf(in) + ": " + elementText(in.Element)
+func (s Screen) inputText(in *slack.InputBlock) string {
+	return Label(in) + ": " + s.elementText(in.Element)
+}
+
+// Label is an input's label as a form shows it: its block id when it has
+// none.
+func Label(in *slack.InputBlock) string {
+	if in.Label != nil && in.Label.Text != "" {
+		return in.Label.Text
+	}
+	return in.BlockID
 }
 
 // elementText says what an input element takes.
-func elementText(el slack.BlockElement) string {
+func (s Screen) elementText(el slack.BlockElement) string {
 	switch e := el.(type) {
 	case *slack.PlainTextInputBlockElement:
 		s := "text"
@@ -295,13 +278,13 @@ func elementText(el slack.BlockElement) string {
 	case *slack.SelectBlockElement:
 		switch e.Type {
 		case slack.OptTypeUser:
-			if p, ok := personByID(e.InitialUser); ok {
-				return "pick a Slack user (◉ @" + p.name + ")"
+			if name, ok := s.Names.User(e.InitialUser); ok {
+				return "pick a Slack user (◉ @" + name + ")"
 			}
 			return "pick a Slack user"
 		case slack.OptTypeConversations:
 			if e.InitialConversation != "" {
-				return "pick a channel (◉ " + linkText("#"+e.InitialConversation) + ")"
+				return "pick a channel (◉ " + s.linkText("#"+e.InitialConversation) + ")"
 			}
 			return "pick a channel"
 		case slack.OptTypeExternal:
@@ -336,106 +319,4 @@ func choices(opts []*slack.OptionBlockObject, initial *slack.OptionBlockObject) 
 		parts = append(parts, mark+text)
 	}
 	return strings.Join(parts, "  ")
-}
-
-// auditText renders one JSON log line as key=value pairs in the line's own
-// order, without its timestamp.
-func auditText(line []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return string(line)
-	}
-	var parts []string
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return string(line)
-		}
-		key, _ := t.(string)
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return string(line)
-		}
-		if key == "ts" {
-			continue
-		}
-		s := fmt.Sprint(v)
-		if str, ok := v.(string); ok && (str == "" || strings.ContainsAny(str, " \"=")) {
-			s = fmt.Sprintf("%q", str)
-		}
-		parts = append(parts, key+"="+s)
-	}
-	return strings.Join(parts, " ")
-}
-
-// wrap joins words into lines of at most width characters, never breaking a
-// word.
-func wrap(words []string, width int) []string {
-	var out []string
-	var cur strings.Builder
-	n := 0 // characters in cur
-	for _, word := range words {
-		w := utf8.RuneCountInString(word)
-		if n > 0 && n+1+w > width {
-			out = append(out, cur.String())
-			cur.Reset()
-			n = 0
-		}
-		if n > 0 {
-			cur.WriteByte(' ')
-			n++
-		}
-		cur.WriteString(word)
-		n += w
-	}
-	if n > 0 || len(out) == 0 {
-		out = append(out, cur.String())
-	}
-	return out
-}
-
-// wrapProse wraps a line of text at width, indenting the lines it adds by
-// the line's own indentation and two spaces.
-func wrapProse(line string, width int) []string {
-	if utf8.RuneCountInString(line) <= width {
-		return []string{line}
-	}
-	indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
-	out := wrap(strings.Fields(line), width-len(indent))
-	for i := range out {
-		if i == 0 {
-			out[i] = indent + out[i]
-		} else {
-			out[i] = indent + "  " + out[i]
-		}
-	}
-	return out
-}
-
-// splitWords splits s on spaces that are not inside double quotes.
-func splitWords(s string) []string {
-	var words []string
-	start, quoted := 0, false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if quoted {
-				i++
-			}
-		case '"':
-			quoted = !quoted
-		case ' ':
-			if !quoted {
-				if i > start {
-					words = append(words, s[start:i])
-				}
-				start = i + 1
-			}
-		}
-	}
-	if start < len(s) {
-		words = append(words, s[start:])
-	}
-	return words
 }
