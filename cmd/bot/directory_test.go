@@ -76,7 +76,8 @@ func TestRunReloadsDirectoryOnSIGHUP(t *testing.T) {
 	if err := os.WriteFile(path, []byte(goodDirectory), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := merge(f.env(), map[string]string{"DIRECTORY_FILE": path})
+	// HEALTH_ADDR for the reload's counter.
+	env := merge(f.env(), map[string]string{"DIRECTORY_FILE": path, "HEALTH_ADDR": "127.0.0.1:0"})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
@@ -85,25 +86,25 @@ func TestRunReloadsDirectoryOnSIGHUP(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
 
-	loaded, err := stderr.waitLog(ctx, "directory loaded")
-	if err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
-	}
-	if loaded["destinations"] != float64(1) || loaded["agents"] != float64(1) || loaded["file"] != path {
-		t.Errorf("start-up line %v, want 1 destination and 1 agent from %s", loaded, path)
-	}
-	// Connected to the fake Slack: it is serving.
+	// Connected to the fake Slack: it is serving, and has logged the
+	// directory it loaded before it dialled Slack.
 	if err := f.slack.WaitConns(ctx, 1); err != nil {
 		t.Fatalf("%v; stderr:\n%s", err, stderr)
 	}
+	// The start-up line is the behaviour here: what the operator is told
+	// was loaded.
+	loaded := stderr.log("directory loaded")
+	if loaded["destinations"] != float64(1) || loaded["agents"] != float64(1) || loaded["file"] != path {
+		t.Errorf("start-up line %v, want 1 destination and 1 agent from %s", loaded, path)
+	}
+	addr := healthAddr(t, stderr.String())
 	// The file is unchanged, so only the signal can make the bot read it.
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	reloaded, err := stderr.waitLog(ctx, "directory reloaded")
-	if err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
-	}
+	// The reload is counted once its line is logged.
+	waitMetric(t, ctx, []string{addr}, 1, "coldtransfer_directory_reloads_total", `result="ok"`)
+	reloaded := stderr.log("directory reloaded")
 	if reloaded["trigger"] != "SIGHUP" || reloaded["destinations"] != float64(1) || reloaded["level"] != "info" {
 		t.Errorf("reload line %v, want trigger SIGHUP at info", reloaded)
 	}

@@ -36,14 +36,14 @@ func TestMetricNames(t *testing.T) {
 	t.Parallel()
 	f := newFakes(t)
 	env := merge(f.env(), map[string]string{"HEALTH_ADDR": "127.0.0.1:0"})
-	ctx, addr, stderr := serveReady(t, env)
+	ctx, addr := serveReady(t, f, env)
 	cmd := slack.SlashCommand{UserID: "U123ABC", ChannelID: "CFLOOR7788", Text: "+14152225555 from +14152223333"}
 	if _, err := f.slack.SendSlashCommand(ctx, cmd); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitLogs(ctx, stderr, "transfer", 1); err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
-	}
+	// The transfer has ended once it is counted, after its audit line, its
+	// messages and its call to Plivo.
+	waitMetric(t, ctx, []string{addr}, 1, "coldtransfer_requests_total")
 
 	got := seriesNames(scrape(t, ctx, "http://"+addr+"/metrics"))
 	if *updateMetricNames {

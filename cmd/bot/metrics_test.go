@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +54,7 @@ func TestRunServesMetrics(t *testing.T) {
 		channel  = "CFLOOR7788"
 	)
 	env := merge(f.env(), map[string]string{"HEALTH_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug"})
-	ctx, addr, stderr := serveReady(t, env)
+	ctx, addr := serveReady(t, f, env)
 
 	f.plivo.Respond(fakeplivo.Response{}, fakeplivo.Response{Status: 500, Body: `{"error":"internal"}`})
 	for i, cmd := range []slack.SlashCommand{
@@ -64,10 +66,9 @@ func TestRunServesMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 		// One at a time, so that the second Plivo answer (500) goes to the
-		// third command.
-		if err := waitLogs(ctx, stderr, "transfer", i+1); err != nil {
-			t.Fatalf("%v; stderr:\n%s", err, stderr)
-		}
+		// third command: a request has ended once it is counted, after its
+		// audit line, its messages and its call to Plivo.
+		waitMetric(t, ctx, []string{addr}, float64(i+1), "coldtransfer_requests_total")
 	}
 
 	body := scrape(t, ctx, "http://"+addr+"/metrics")
@@ -103,26 +104,45 @@ func TestRunServesMetrics(t *testing.T) {
 	}
 }
 
-// countLogs counts the JSON log lines whose msg is msg.
-func countLogs(b *syncBuffer, msg string) int {
-	return strings.Count(b.String(), `"msg":"`+msg+`"`)
-}
-
-// waitLogs waits until n log lines with msg are written.
-func waitLogs(ctx context.Context, b *syncBuffer, msg string, n int) error {
-	for {
-		b.mu.Lock()
-		changed := b.changed
-		b.mu.Unlock()
-		if countLogs(b, msg) >= n {
-			return nil
+// metricSum is the sum of the samples of a text-format scrape whose series
+// is name carrying every one of labels (each like `outcome="refused"`).
+func metricSum(body, name string, labels ...string) float64 {
+	sum := 0.0
+	for line := range strings.Lines(body) {
+		line = strings.TrimSpace(line)
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 || strings.HasPrefix(line, "#") {
+			continue
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("%d %q log lines, want %d: %w", countLogs(b, msg), msg, n, ctx.Err())
+		series, value := line[:i], line[i+1:]
+		n, set, _ := strings.Cut(series, "{")
+		if n != name {
+			continue
+		}
+		set = "," + strings.TrimSuffix(set, "}") + ","
+		if !slices.ContainsFunc(labels, func(l string) bool { return !strings.Contains(set, ","+l+",") }) {
+			v, err := strconv.ParseFloat(value, 64)
+			if err == nil {
+				sum += v
+			}
 		}
 	}
+	return sum
+}
+
+// waitMetric waits until the sum of metricSum(name, labels...) over the
+// bots serving /metrics at addrs is at least want, and returns it.
+func waitMetric(t *testing.T, ctx context.Context, addrs []string, want float64, name string, labels ...string) float64 {
+	t.Helper()
+	var got float64
+	waitFor(t, fmt.Sprintf("%s{%s} to reach %v at %s", name, strings.Join(labels, ","), want, addrs), func() bool {
+		got = 0
+		for _, addr := range addrs {
+			got += metricSum(scrape(t, ctx, "http://"+addr+"/metrics"), name, labels...)
+		}
+		return got >= want
+	})
+	return got
 }
 
 func scrape(t *testing.T, ctx context.Context, url string) string {
@@ -143,17 +163,22 @@ func scrape(t *testing.T, ctx context.Context, url string) string {
 	return string(body)
 }
 
-// serveReady runs the bot with env (which sets HEALTH_ADDR) until the test
-// ends, and returns once /readyz answers 200: a context for the test's
-// waits, the health listener's address, and what the bot logged.
-func serveReady(t *testing.T, env map[string]string) (context.Context, string, *syncBuffer) {
+// serveReady runs the bot with env (which sets HEALTH_ADDR) against f
+// until the test ends, and returns once it has connected to f's Slack and
+// /readyz answers 200: a context for the test's waits, and the health
+// listener's address. What the bot logged is shown if the test fails.
+func serveReady(t *testing.T, f fakes, env map[string]string) (context.Context, string) {
 	t.Helper()
 	// Not t.Context(): it ends before the cleanup that waits for run.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	runCtx, stop := context.WithCancel(ctx)
 	stderr := newSyncBuffer()
 	done := make(chan int, 1)
-	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	go func() {
+		done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr)
+		stopWaiting()
+	}()
 	t.Cleanup(func() {
 		stop()
 		select {
@@ -161,17 +186,35 @@ func serveReady(t *testing.T, env map[string]string) (context.Context, string, *
 		case <-ctx.Done():
 			t.Error("run did not return after its context was cancelled")
 		}
+		if t.Failed() {
+			t.Logf("the bot logged:\n%s", stderr)
+		}
 		cancel()
 	})
-	listening, err := stderr.waitLog(ctx, "health probes listening")
-	if err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
+	// A bot that ends before it connects fails the test at once.
+	if err := f.slack.WaitConns(waitCtx, 1); err != nil {
+		t.Fatalf("the bot never connected: %v; stderr:\n%s", err, stderr)
 	}
-	addr, _ := listening["addr"].(string)
+	addr := healthAddr(t, stderr.String())
 	if err := pollOK(ctx, "http://"+addr+"/readyz"); err != nil {
 		t.Fatalf("%v; stderr:\n%s", err, stderr)
 	}
-	return ctx, addr, stderr
+	return ctx, addr
+}
+
+// healthAddr is the address of the health listener of the bot that logged
+// log, from its "health probes listening" line: with HEALTH_ADDR=
+// 127.0.0.1:0 the kernel picks the port, and that line is where the bot
+// tells it. The bot logs it before it dials Slack, so once it has
+// connected (fakeslack's WaitConns) the line is there, with no wait.
+func healthAddr(t *testing.T, log string) string {
+	t.Helper()
+	listening := logEntry(log, "health probes listening")
+	addr, _ := listening["addr"].(string)
+	if addr == "" {
+		t.Fatalf("no \"health probes listening\" line with an addr; log:\n%s", log)
+	}
+	return addr
 }
 
 // runUntilConnected runs the bot with env until it has connected to f's

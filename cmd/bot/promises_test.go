@@ -102,8 +102,13 @@ func TestClaimFailsClosedOnRedisHiccup(t *testing.T) {
 	if text := msgs[0].Arg("text"); !strings.Contains(text, "could not check whether someone else is transferring this call") {
 		t.Errorf("transfer during a Redis pause: requester told %q", text)
 	}
-	b.waitLog(t, 1, `"msg":"transfer"`, `"outcome":"claim_unchecked"`)
+	// The audit line is the behaviour here; a request is counted once its
+	// line is written.
+	c.waitMetric([]*replica{b}, 1, "coldtransfer_requests_total", `outcome="claim_unchecked"`)
+	b.logged(t, `"msg":"transfer"`, `"outcome":"claim_unchecked"`)
 	resume()
+	// No event says that the replica is back on Redis: its warn line is the
+	// one sign, and what the operator is told.
 	b.waitLog(t, 1, "shared state is back on Redis")
 
 	c.sendTo(b, c.envelope("+14155550005 from "+call))

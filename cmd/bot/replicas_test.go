@@ -48,9 +48,10 @@ type cluster struct {
 type replica struct {
 	name   string
 	cmd    *exec.Cmd
-	logs   *lockedBuffer
+	logs   procLog
 	exited chan struct{}
-	conn   int // its Socket Mode connection's number at the fake Slack
+	conn   int    // its Socket Mode connection's number at the fake Slack
+	health string // the address of its health probes and /metrics
 }
 
 func startCluster(t *testing.T, n int) *cluster {
@@ -74,6 +75,7 @@ func startClusterWith(t *testing.T, n int, extra map[string]string) *cluster {
 	env := f.env()
 	env["REDIS_URL"] = rd.URL()
 	env["LOG_LEVEL"] = "info"
+	env["HEALTH_ADDR"] = "127.0.0.1:0" // for /metrics: the events the tests wait on
 	maps.Copy(env, extra)
 	for k, v := range env {
 		c.env = append(c.env, k+"="+v)
@@ -84,14 +86,21 @@ func startClusterWith(t *testing.T, n int, extra map[string]string) *cluster {
 	return c
 }
 
-// startReplica starts a bot process and waits for its connection.
+// startReplica starts a bot process and waits for its connection; it has
+// logged its health address by then.
 func (c *cluster) startReplica(t *testing.T, bin, name string) *replica {
 	t.Helper()
-	r := &replica{name: name, logs: &lockedBuffer{}, exited: make(chan struct{})}
+	out, err := os.CreateTemp(t.TempDir(), "replica-"+name+"-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{name: name, logs: procLog{out.Name()}, exited: make(chan struct{})}
 	r.cmd = exec.Command(bin, "-env-file", "") // no .env: the environment below is all
 	r.cmd.Env = c.env
-	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
-	if err := r.cmd.Start(); err != nil {
+	r.cmd.Stdout, r.cmd.Stderr = out, out
+	err = r.cmd.Start()
+	out.Close() // the process has its own
+	if err != nil {
 		t.Fatal(err)
 	}
 	go func() {
@@ -117,6 +126,7 @@ func (c *cluster) startReplica(t *testing.T, bin, name string) *replica {
 	}
 	conns := c.slack.Conns()
 	r.conn = conns[len(conns)-1]
+	r.health = healthAddr(t, r.logs.String())
 	c.bots = append(c.bots, r)
 	return r
 }
@@ -198,9 +208,31 @@ func (c *cluster) posts(want int, what string) {
 }
 
 // waitLog waits until r has logged n lines containing every one of parts.
+// For lines that are themselves the behaviour under test and that no event
+// follows; where one does, wait on it and then check with logged.
 func (r *replica) waitLog(t *testing.T, n int, parts ...string) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("replica %s to log %d lines with %q", r.name, n, parts), func() bool { return r.logs.count(parts...) >= n })
+}
+
+// logged fails t unless r has logged a line containing every one of parts.
+// The line must be there already: check it after an event that follows it.
+func (r *replica) logged(t *testing.T, parts ...string) {
+	t.Helper()
+	if r.logs.count(parts...) == 0 {
+		t.Errorf("replica %s has logged no line with %q", r.name, parts)
+	}
+}
+
+// waitMetric waits until the replicas rs count, together, at least want
+// in metricSum(name, labels...) of their /metrics, and returns the count.
+func (c *cluster) waitMetric(rs []*replica, want float64, name string, labels ...string) float64 {
+	c.t.Helper()
+	var addrs []string
+	for _, r := range rs {
+		addrs = append(addrs, r.health)
+	}
+	return waitMetric(c.t, c.ctx(), addrs, want, name, labels...)
 }
 
 // waitFor polls cond with a deadline.
@@ -279,11 +311,11 @@ func TestReplicasRunEachRequestOnce(t *testing.T) {
 	again := env
 	again.RetryAttempt, again.RetryReason = 1, "timeout"
 	c.sendTo(b, again)
-	b.waitLog(t, 1, "redelivered request ignored", env.EnvelopeID)
+	c.waitMetric([]*replica{b}, 1, "coldtransfer_redeliveries_total", `kind="envelope"`) // ignored: its envelope id was seen
 	sameTrigger := env
 	sameTrigger.EnvelopeID = c.nextID()
 	c.sendTo(b, sameTrigger)
-	b.waitLog(t, 1, "redelivered request ignored", sameTrigger.EnvelopeID)
+	c.waitMetric([]*replica{b}, 1, "coldtransfer_redeliveries_total", `kind="trigger"`) // ignored: its trigger id was seen
 	c.posts(1, "one command, redelivered to the other replica and again under a new envelope id")
 
 	// One form, submitted through both replicas at once.
@@ -300,9 +332,11 @@ func TestReplicasRunEachRequestOnce(t *testing.T) {
 		}
 	}
 	c.done(2)
-	waitFor(t, "the losing replica to ignore the second submission", func() bool {
-		return a.logs.count("redelivered request ignored", cb.View.ID)+b.logs.count("redelivered request ignored", cb.View.ID) == 1
-	})
+	// The losing replica ignores the second submission, recognised by its
+	// view id.
+	if n := c.waitMetric(c.bots, 1, "coldtransfer_redeliveries_total", `kind="view"`); n != 1 {
+		t.Errorf("the replicas ignored %v submissions of the form, want 1", n)
+	}
 	c.posts(2, "and one form submitted through both replicas")
 
 	// A form opened through A, submitted to B alone: private_metadata
@@ -310,7 +344,11 @@ func TestReplicasRunEachRequestOnce(t *testing.T) {
 	cb = submission(t, c.openForm(a), "+14155550200")
 	c.sendTo(b, interaction(t, c.nextID(), cb))
 	c.done(3)
-	b.waitLog(t, 1, `"msg":"transfer"`, `"path":"modal"`, "+14155550200", `"channel":"`+floor+`"`, `"outcome":"transferred"`)
+	// The audit line is the behaviour here: B's trail of a form A opened.
+	// A request is counted once its line is written: both forms are, when
+	// the replicas count two (the first ran on either).
+	c.waitMetric(c.bots, 2, "coldtransfer_requests_total", `path="modal"`, `outcome="transferred"`)
+	b.logged(t, `"msg":"transfer"`, `"path":"modal"`, "+14155550200", `"channel":"`+floor+`"`, `"outcome":"transferred"`)
 	ann, err := c.slack.WaitCall(c.ctx(), "chat.postMessage", func(m fakeslack.Call) bool {
 		return m.Arg("thread_ts") == "" && strings.Contains(m.Arg("text"), "+14155550200")
 	})
@@ -415,14 +453,20 @@ func TestRedisStopsAndComesBack(t *testing.T) {
 			t.Errorf("transfer at the start of the outage: requester told %q", text)
 		}
 	}
+	// The audit lines are the behaviour here; a request is counted once its
+	// line is written.
 	for _, r := range []*replica{a, b} {
-		r.waitLog(t, 1, `"outcome":"claim_unchecked"`)
+		c.waitMetric([]*replica{r}, 1, "coldtransfer_requests_total", `outcome="claim_unchecked"`)
+		r.logged(t, `"msg":"transfer"`, `"outcome":"claim_unchecked"`)
 	}
 	c.posts(1, "Redis stopped for less than 10 s")
 
 	// Past 10 s, each replica takes claims from its memory, says so at
-	// error level, and the floor transfers again.
+	// error level, and the floor transfers again. It counts the fall
+	// first, then logs it: the error line, which is what the operator is
+	// told, is waited for after.
 	for _, r := range []*replica{a, b} {
+		c.waitMetric([]*replica{r}, 1, "coldtransfer_store_fallbacks_total")
 		r.waitLog(t, 1, `"level":"error"`, "takes call claims from its own memory")
 	}
 	c.sendTo(a, c.transfer())
@@ -445,11 +489,13 @@ func TestRedisStopsAndComesBack(t *testing.T) {
 	c.posts(5, "Redis stopped: a command redelivered to the other replica runs on both")
 	// Same replica: still recognised from memory.
 	c.sendTo(b, again)
-	b.waitLog(t, 1, "redelivered request ignored", env.EnvelopeID)
+	c.waitMetric([]*replica{b}, 1, "coldtransfer_redeliveries_total", `kind="envelope"`)
 
 	if err := c.redis.Restart(c.ctx()); err != nil {
 		t.Fatal(err)
 	}
+	// No event says that a replica is back on Redis: its warn line is the
+	// one sign, and what the operator is told.
 	for _, r := range []*replica{a, b} {
 		r.waitLog(t, 1, "shared state is back on Redis")
 	}
@@ -459,7 +505,7 @@ func TestRedisStopsAndComesBack(t *testing.T) {
 	again = env
 	again.RetryAttempt, again.RetryReason = 1, "timeout"
 	c.sendTo(b, again)
-	b.waitLog(t, 1, "redelivered request ignored", env.EnvelopeID)
+	c.waitMetric([]*replica{b}, 2, "coldtransfer_redeliveries_total", `kind="envelope"`)
 	c.posts(6, "Redis back: a command redelivered to the other replica runs once")
 	if n := a.logs.count(`"level":"error"`, "takes call claims from its own memory") + b.logs.count(`"level":"error"`, "takes call claims from its own memory"); n != 2 {
 		t.Errorf("%d outage lines at error level, want 2 (one per replica)", n)
@@ -472,40 +518,37 @@ func TestReplicaStartsWithRedisDown(t *testing.T) {
 	c := startCluster(t, 0)
 	c.redis.Stop()
 	a := c.startReplica(t, botBinary(t), "A")
+	// The fall is counted, then logged at error level: the line is what
+	// the operator is told.
+	c.waitMetric([]*replica{a}, 1, "coldtransfer_store_fallbacks_total")
 	a.waitLog(t, 1, `"level":"error"`, "takes call claims from its own memory")
 	c.sendTo(a, c.transfer())
 	c.done(1)
 	if err := c.redis.Restart(c.ctx()); err != nil {
 		t.Fatal(err)
 	}
+	// No event says that the replica is back on Redis: its warn line is the
+	// one sign, and what the operator is told.
 	a.waitLog(t, 1, "shared state is back on Redis")
 	c.posts(1, "replica started with Redis down")
 }
 
-// lockedBuffer is a bytes.Buffer for a process's output, read while it is
-// written.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// procLog is what a bot process writes on stdout and stderr: a file that
+// the process writes itself, rather than a pipe a goroutine of the test
+// copies from, so that a line the process wrote before an event the test
+// has seen (its connection, a count on /metrics) is there to read.
+type procLog struct{ path string }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+func (l procLog) String() string {
+	data, _ := os.ReadFile(l.path)
+	return string(data)
 }
 
 // count returns how many lines contain every one of parts.
-func (b *lockedBuffer) count(parts ...string) int {
+func (l procLog) count(parts ...string) int {
 	n := 0
 lines:
-	for line := range strings.Lines(b.String()) {
+	for line := range strings.Lines(l.String()) {
 		for _, p := range parts {
 			if !strings.Contains(line, p) {
 				continue lines
