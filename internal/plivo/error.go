@@ -328,6 +328,9 @@ const maxMessage = 300
 // without credentials (see redactor), control characters and runs of space
 // collapsed to one space, trimmed and cut at maxMessage characters.
 func cleanMessage(s string, red *redactor) string {
+	if s == "" {
+		return ""
+	}
 	s = red.redact(strings.ToValidUTF8(s, "\uFFFD"))
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
@@ -396,6 +399,11 @@ func (r *redactor) redact(s string) string {
 		for _, form := range r.forms {
 			s = strings.ReplaceAll(s, form, redacted)
 		}
+	}
+	// The pattern needs ':' or '=' after "Authorization", and a space
+	// after "Basic" or "Bearer": text with neither (an api_id) cannot match.
+	if !strings.ContainsAny(s, ":= \t\n\f\r") {
+		return s
 	}
 	return credentialText.ReplaceAllString(s, redacted)
 }

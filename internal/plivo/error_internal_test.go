@@ -377,3 +377,24 @@ func TestErrorSentencesPerAction(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRedactSkipsOnlyWhatCannotMatch: redact skips the credential pattern
+// for text with no ':', '=' or space; on any text its answer is the
+// pattern's own.
+func FuzzRedactSkipsOnlyWhatCannotMatch(f *testing.F) {
+	for _, s := range []string{"7b8f8e6e-1a2b-11ef-9c1d-0242ac110002", "Authorization:Basic" + basicCredential,
+		"authorization=x", "Bearer\teyJhbGciOiJIUzI1NiJ9", "basic\vdXNlcjpwYXNzd29yZA==", "Basic\u00a0dXNlcjpwYXNzd29yZA==", ""} {
+		f.Add(s)
+	}
+	red := newRedactor(testAuthID, testAuthToken)
+	f.Fuzz(func(t *testing.T, s string) {
+		want := s
+		for _, form := range red.forms {
+			want = strings.ReplaceAll(want, form, redacted)
+		}
+		want = credentialText.ReplaceAllString(want, redacted)
+		if got := red.redact(s); got != want {
+			t.Errorf("redact(%q) = %q, the pattern gives %q", s, got, want)
+		}
+	})
+}
