@@ -95,6 +95,9 @@ func resolveAgent(text string, dir *directory.Directory, requester string, t *Sp
 var mentionPattern = regexp.MustCompile(`^<@([UW][A-Z0-9]{2,30})(?:\|[^<>]*)?>$`)
 
 func parseMention(s string) (string, bool) {
+	if !strings.HasPrefix(s, "<@") {
+		return "", false // a number or a SIP address: no need to run the pattern
+	}
 	m := mentionPattern.FindStringSubmatch(s)
 	if m == nil {
 		return "", false

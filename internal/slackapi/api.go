@@ -246,11 +246,14 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	method := d.method(req.URL)
 	// A message Slack may have received must not be sent again: it would
 	// stand twice in the channel. Whether the request was written is what
-	// tells a failed dial (safe to retry) from a lost answer (not).
+	// tells a failed dial (safe to retry) from a lost answer (not); a
+	// repeatable request is retried either way, and is not traced.
 	var wrote atomic.Bool
-	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
-	}))
+	if !repeatable[method] {
+		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+		}))
+	}
 	for attempt, sent := 1, false; ; attempt++ {
 		if sent && req.GetBody != nil {
 			body, err := req.GetBody()

@@ -194,7 +194,8 @@ func (b *Bot) abort(j *request, c control, replyTS string) {
 	}
 	// The announcement says the transfer was aborted; the spent button goes.
 	if orig, err := c.request(); err == nil {
-		b.markAnnouncement(orig, c.Announcement, wording.AbortedStatus(o))
+		status := wording.AbortedStatus(o)
+		b.markAnnouncement(announcementOf(orig).message(c.Announcement, status), status)
 	}
 	ctx, cancel := b.slackCtx()
 	defer cancel()

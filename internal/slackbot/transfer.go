@@ -102,7 +102,8 @@ func (b *Bot) run(j *request) {
 	if b.cfg.DryRun {
 		status = wording.StatusDryRun
 	}
-	ts, err := b.announce(j, status)
+	ann := announcementOf(j)
+	ts, err := b.announce(ann, status)
 	if err != nil {
 		e.outcome, e.err = outcome.NotAnnounced, err
 		b.release(claim, e.outcome)
@@ -127,13 +128,15 @@ func (b *Bot) run(j *request) {
 	marked := make(chan struct{})
 	go func() {
 		defer close(marked)
-		b.markAnnouncement(j, ts, o.Status())
+		status := o.Status()
+		b.markAnnouncement(ann.message(ts, status), status)
 	}()
+	text := o.Reply()
 	var controls []slack.Block
-	if o.Outcome() == outcome.Transferred {
-		controls = replyBlocks(o.Reply(), controlOf(j, ts, time.Now()), o.Action == outcome.WarmTransfer)
+	if e.outcome == outcome.Transferred {
+		controls = replyBlocks(text, controlOf(j, ts, time.Now()), o.Action == outcome.WarmTransfer)
 	}
-	e.replyErr = b.reply(j, ts, o.Reply(), controls...)
+	e.replyErr = b.reply(j, ts, text, controls...)
 	b.release(claim, e.outcome)
 	claim = nil
 	if e.replyErr != nil {
@@ -166,13 +169,33 @@ func (b *Bot) authorize(j *request) authz.Decision {
 	return b.authorizer.Decide(ctx, j.userID, j.channelID)
 }
 
+// announcement is a transfer's announcement but its status line, drawn
+// once: its post and its mark differ only in the status line.
+type announcement struct {
+	channel string
+	text    string
+	head    []slack.Block
+}
+
+// announcementOf draws j's announcement.
+func announcementOf(j *request) announcement {
+	text, head := wording.AnnouncementHead(j.announced())
+	return announcement{channel: j.channelID, text: text, head: head}
+}
+
+// message is the announcement with status as its status line; ts is the
+// message it replaces, "" for the post.
+func (a announcement) message(ts, status string) slackapi.Message {
+	blocks := append(a.head[:len(a.head):len(a.head)], wording.StatusLine(status))
+	return slackapi.Message{Channel: a.channel, TS: ts, Text: a.text, Blocks: blocks}
+}
+
 // announce posts the message that opens the transfer's thread and returns
 // its timestamp.
-func (b *Bot) announce(j *request, status string) (string, error) {
+func (b *Bot) announce(ann announcement, status string) (string, error) {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	text, blocks := wording.Announcement(j.announced(), status)
-	ts, err := b.api.PostMessage(ctx, slackapi.PriorityAnnounce, slackapi.Message{Channel: j.channelID, Text: text, Blocks: blocks})
+	ts, err := b.api.PostMessage(ctx, slackapi.PriorityAnnounce, ann.message("", status))
 	if err != nil {
 		return "", fmt.Errorf("announce spec: %w", err)
 	}
@@ -215,16 +238,16 @@ func (b *Bot) reply(j *request, ts, text string, blocks ...slack.Block) error {
 // mark dropped early would leave ⏳ in the channel's history.
 const markTimeout = 3 * time.Minute
 
-// markAnnouncement replaces the announcement's status line with the
-// outcome. The thread reply already holds the result, so a failure here is
-// logged, at error level with what the channel still shows.
-func (b *Bot) markAnnouncement(j *request, ts, status string) {
+// markAnnouncement replaces the announcement with mark, its message with
+// the outcome as its status line (announcement.message). The thread reply
+// already holds the result, so a failure here is logged, at error level
+// with what the channel still shows.
+func (b *Bot) markAnnouncement(mark slackapi.Message, status string) {
 	ctx, cancel := context.WithTimeout(b.work, markTimeout)
 	defer cancel()
-	text, blocks := wording.Announcement(j.announced(), status)
-	if err := b.api.UpdateMessage(ctx, slackapi.Message{Channel: j.channelID, TS: ts, Text: text, Blocks: blocks}); err != nil {
+	if err := b.api.UpdateMessage(ctx, mark); err != nil {
 		b.log.Error("announcement not marked: it still shows that Plivo is being asked; the thread has the result",
-			zap.String("channel", j.channelID), zap.String("ts", ts), zap.String("status", status), zap.Error(err))
+			zap.String("channel", mark.Channel), zap.String("ts", mark.TS), zap.String("status", status), zap.Error(err))
 	}
 }
 

@@ -33,8 +33,18 @@ type Transfer struct {
 }
 
 // Announcement is the channel message that opens a transfer's thread;
-// status is its last line, updated when the result is known.
+// status is its last line (StatusLine), updated when the result is known.
 func Announcement(tr Transfer, status string) (string, []slack.Block) {
+	text, head := AnnouncementHead(tr)
+	return text, append(head, StatusLine(status))
+}
+
+// StatusLine is an announcement's last block: its status.
+func StatusLine(status string) slack.Block { return slack.NewContextBlock("", Mrkdwn(status)) }
+
+// AnnouncementHead is an announcement's text and its blocks but the
+// status line: what stays as it is when the status changes.
+func AnnouncementHead(tr Transfer) (string, []slack.Block) {
 	via := "the /transfer command"
 	if tr.Path == outcome.Modal {
 		via = "the transfer form"
@@ -58,14 +68,12 @@ func Announcement(tr Transfer, status string) (string, []slack.Block) {
 	kind := Capitalize(Kind(t.PlivoAction()))
 	text := fmt.Sprintf("%s requested by <@%s>: agent %s hands the call to %s (joins as %s).",
 		kind, tr.Requester, agentText, destText, t.Role)
-	blocks := []slack.Block{
-		slack.NewSectionBlock(Mrkdwn(fmt.Sprintf(":twisted_rightwards_arrows: *%s* requested by <@%s> with %s", kind, tr.Requester, via)), []*slack.TextBlockObject{
-			Mrkdwn("*Agent on the call*\n" + agent),
-			Mrkdwn("*Transfer to*\n" + dest),
-			Mrkdwn("*Joins as*\n" + string(t.Role)),
-		}, nil),
-		slack.NewContextBlock("", Mrkdwn(status)),
-	}
+	blocks := make([]slack.Block, 1, 2) // room for the status line
+	blocks[0] = slack.NewSectionBlock(Mrkdwn(fmt.Sprintf(":twisted_rightwards_arrows: *%s* requested by <@%s> with %s", kind, tr.Requester, via)), []*slack.TextBlockObject{
+		Mrkdwn("*Agent on the call*\n" + agent),
+		Mrkdwn("*Transfer to*\n" + dest),
+		Mrkdwn("*Joins as*\n" + string(t.Role)),
+	}, nil)
 	return text, blocks
 }
 
