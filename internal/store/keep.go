@@ -18,27 +18,46 @@ import (
 // caller's Release.
 func Keep(ctx context.Context, s Store, key string, holder Holder, ttl time.Duration, lost func(current Holder)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(max(ttl/3, time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			cur, ok, err := s.Claim(ctx, key, holder, ttl)
-			if err == nil && !ok {
-				if lost != nil {
-					lost(cur)
-				}
-				return
-			}
+	every := max(ttl/3, time.Millisecond)
+	// A timer, not a goroutine: a floor's worth of transfers in flight
+	// holds no stack for claims that renew every few seconds at most.
+	var (
+		mu       sync.Mutex
+		stopped  bool
+		timer    *time.Timer
+		renewing sync.WaitGroup
+	)
+	renew := func() {
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
+			return
 		}
-	})
+		renewing.Add(1)
+		mu.Unlock()
+		defer renewing.Done()
+		cur, ok, err := s.Claim(ctx, key, holder, ttl)
+		if err == nil && !ok {
+			if lost != nil {
+				lost(cur)
+			}
+			return
+		}
+		mu.Lock()
+		if !stopped {
+			timer.Reset(every)
+		}
+		mu.Unlock()
+	}
+	mu.Lock()
+	timer = time.AfterFunc(every, renew)
+	mu.Unlock()
 	return func() {
+		mu.Lock()
+		stopped = true
+		timer.Stop()
+		mu.Unlock()
 		cancel()
-		wg.Wait()
+		renewing.Wait()
 	}
 }
