@@ -32,18 +32,13 @@ type Transfer struct {
 	Permalink string // the message a shortcut was used on; "" for none
 }
 
-// Announcement is the channel message that opens a transfer's thread;
-// status is its last line (StatusLine), updated when the result is known.
-func Announcement(tr Transfer, status string) (string, []slack.Block) {
-	text, head := AnnouncementHead(tr)
-	return text, append(head, StatusLine(status))
-}
-
-// StatusLine is an announcement's last block: its status.
+// StatusLine is the last block of a transfer's announcement, the channel
+// message that opens its thread: its status, updated when the result is
+// known.
 func StatusLine(status string) slack.Block { return slack.NewContextBlock("", Mrkdwn(status)) }
 
 // AnnouncementHead is an announcement's text and its blocks but the
-// status line: what stays as it is when the status changes.
+// status line (StatusLine): what stays as it is when the status changes.
 func AnnouncementHead(tr Transfer) (string, []slack.Block) {
 	via := "the /transfer command"
 	if tr.Path == outcome.Modal {
