@@ -52,7 +52,8 @@ type control struct {
 	Label        string `json:"l,omitempty"`
 	Agent        string `json:"g,omitempty"`
 	Warm         bool   `json:"w,omitempty"`
-	At           int64  `json:"at"` // when Plivo accepted it, Unix seconds
+	At           int64  `json:"at"`          // when Plivo accepted it, Unix seconds
+	Permalink    string `json:"m,omitempty"` // the message a shortcut answered, which the redrawn announcement still links
 }
 
 // controlOf is the control of j's transfer, announced at ts.
@@ -61,7 +62,7 @@ func controlOf(j *request, ts string, at time.Time) control {
 	return control{Announcement: ts, Channel: j.channelID, Requester: j.userID, Path: string(j.path),
 		To: t.To.String(), From: t.TriggerSource.String(), Role: string(t.Role),
 		Destination: t.Destination, Label: t.Label, Agent: t.Agent,
-		Warm: t.PlivoAction() == outcome.WarmTransfer, At: at.Unix()}
+		Warm: t.PlivoAction() == outcome.WarmTransfer, At: at.Unix(), Permalink: j.permalink}
 }
 
 // request is the transfer c controls, as the announcement showed it.
@@ -78,7 +79,7 @@ func (c control) request() (*request, error) {
 	if c.Warm {
 		action = outcome.WarmTransfer
 	}
-	return &request{path: outcome.Path(c.Path), userID: c.Requester, channelID: c.Channel, spec: intake.Spec{
+	return &request{path: outcome.Path(c.Path), userID: c.Requester, channelID: c.Channel, permalink: c.Permalink, spec: intake.Spec{
 		To: to, TriggerSource: from, Role: plivo.Role(c.Role), Destination: c.Destination, Label: c.Label,
 		Agent: c.Agent, Action: action}}, nil
 }

@@ -112,3 +112,33 @@ func TestShortcutRefusals(t *testing.T) {
 		})
 	}
 }
+
+// A warm transfer asked for from a message, then aborted: the redrawn
+// announcement still answers the message.
+func TestShortcutLinkSurvivesAnAbort(t *testing.T) {
+	h, _ := startWithDirectory(t, floorDirectory, options{})
+	ts, _ := h.shortcut(supervisor, floor, alice)
+	link := fakeslack.Permalink(floorChannel, ts, "")
+	v, _ := h.rawView()
+	sub := v.pickSubmission(supervisor, "V1", pick{to: "billing", agent: alice})
+	sub.View.State.Values["how"] = map[string]slack.BlockAction{"how": {Type: "radio_buttons", SelectedOption: slack.OptionBlockObject{Value: "warm"}}}
+	if _, ack := h.submit(sub); ack.Payload != nil {
+		t.Fatalf("submission refused: %s", ack.Payload)
+	}
+	tr := h.threadOf(floorChannel, supervisor)
+	h.audit(1)
+	if body := h.plivoBody(1); !strings.Contains(body, `"action":"warm_transfer"`) {
+		t.Fatalf("Plivo body %s, want a warm transfer", body)
+	}
+
+	h.press(supervisor, tr, findButton(t, buttonsOf(t, tr.reply.Arg("blocks")), "abort_transfer"))
+	aborted, err := h.slack.WaitCall(h.ctx(), "chat.update", func(c fakeslack.Call) bool {
+		return c.Arg("ts") == tr.announcement.AnswerArg("ts") && strings.Contains(c.Arg("blocks"), "Transfer aborted")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blocks := viewText([]byte(aborted.Arg("blocks"))); !strings.Contains(blocks, "<"+link+"|in answer to this message>") {
+		t.Errorf("the aborted announcement lost its link %s: %s", link, blocks)
+	}
+}
