@@ -49,48 +49,6 @@ var actions = []clientAction{
 	},
 }
 
-func TestWarmTransferRequest(t *testing.T) {
-	tests := []struct {
-		name        string
-		format      plivo.NumberFormat
-		to, trigger string
-		role        plivo.Role
-		wantBody    string
-	}{
-		{
-			name: "phone numbers as e164 by default", to: "+1 415 222 5555", trigger: "+14155550199", role: plivo.RoleAgent,
-			wantBody: `{"action":"warm_transfer","to":"+14152225555","role":"agent","trigger_source":"+14155550199"}`,
-		},
-		{
-			name: "phone numbers as digits", format: plivo.FormatDigits, to: "+1 415 222 5555", trigger: "+14155550199", role: plivo.RoleCustomer,
-			wantBody: `{"action":"warm_transfer","to":"14152225555","role":"customer","trigger_source":"14155550199"}`,
-		},
-		{
-			name: "SIP unchanged by digits", format: plivo.FormatDigits, to: "SIP:queue&1@Example.com", trigger: "sip:agent@example.com:5060", role: plivo.RoleAgent,
-			wantBody: `{"action":"warm_transfer","to":"sip:queue&1@example.com","role":"agent","trigger_source":"sip:agent@example.com:5060"}`,
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := startPlivo(t)
-			c := newClient(t, srv.URL(), func(cfg *plivo.Config) { cfg.NumberFormat = tc.format })
-
-			res, err := c.WarmTransfer(t.Context(), mustEndpoint(t, tc.to), mustEndpoint(t, tc.trigger), tc.role)
-			if err != nil {
-				t.Fatalf("WarmTransfer: %v", err)
-			}
-			if want := (plivo.Result{APIID: firstAPIID, Status: http.StatusCreated}); res != want {
-				t.Errorf("Result = %+v, want %+v", res, want)
-			}
-			reqs := srv.Requests()
-			if len(reqs) != 1 {
-				t.Fatalf("Plivo got %d requests, want 1", len(reqs))
-			}
-			checkRequest(t, reqs[0], testNodePath, tc.wantBody)
-		})
-	}
-}
-
 // checkRequest checks what Plivo received against the path and body it
 // should have, and the headers every request carries.
 func checkRequest(t *testing.T, req fakeplivo.Request, path, body string) {
@@ -103,6 +61,7 @@ func checkRequest(t *testing.T, req fakeplivo.Request, path, body string) {
 		{"Content-Type", req.ContentType, "application/json"},
 		{"Accept", req.Header.Get("Accept"), "application/json"},
 		{"User-Agent", req.Header.Get("User-Agent"), "coldtransfer"},
+		{"Idempotency-Key", req.Header.Get("Idempotency-Key"), ""},
 		{"body", string(req.Body), body},
 	} {
 		if c.got != c.want {

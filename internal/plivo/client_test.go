@@ -82,7 +82,7 @@ func asError(t *testing.T, err error) *plivo.Error {
 	return perr
 }
 
-func TestColdTransferRequest(t *testing.T) {
+func TestTransferRequest(t *testing.T) {
 	tests := []struct {
 		name        string
 		format      plivo.NumberFormat
@@ -111,42 +111,34 @@ func TestColdTransferRequest(t *testing.T) {
 			wantBody: `{"action":"cold_transfer","to":"sip:bob@example.com","role":"customer","trigger_source":"14155550199"}`,
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := startPlivo(t)
-			c := newClient(t, srv.URL(), func(cfg *plivo.Config) { cfg.NumberFormat = tc.format })
+	// A warm transfer is the same request but for its action.
+	actions := []struct {
+		action string
+		call   func(*plivo.Client, context.Context, plivo.Endpoint, plivo.Endpoint, plivo.Role) (plivo.Result, error)
+	}{
+		{"cold_transfer", (*plivo.Client).ColdTransfer},
+		{"warm_transfer", (*plivo.Client).WarmTransfer},
+	}
+	for _, a := range actions {
+		for _, tc := range tests {
+			t.Run(a.action+"/"+tc.name, func(t *testing.T) {
+				srv := startPlivo(t)
+				c := newClient(t, srv.URL(), func(cfg *plivo.Config) { cfg.NumberFormat = tc.format })
 
-			res, err := c.ColdTransfer(context.Background(), mustEndpoint(t, tc.to), mustEndpoint(t, tc.trigger), tc.role)
-			if err != nil {
-				t.Fatalf("ColdTransfer: %v", err)
-			}
-			if want := (plivo.Result{APIID: firstAPIID, Status: http.StatusCreated}); res != want {
-				t.Errorf("Result = %+v, want %+v", res, want)
-			}
-			reqs := srv.Requests()
-			if len(reqs) != 1 {
-				t.Fatalf("Plivo got %d requests, want 1", len(reqs))
-			}
-			req := reqs[0]
-			for _, c := range []struct{ what, got, want string }{
-				{"method", req.Method, http.MethodPost},
-				{"path", req.Path, testNodePath},
-				{"Basic auth id", req.AuthID, testAuthID},
-				{"Basic auth token", req.AuthToken, testAuthToken},
-				{"Content-Type", req.ContentType, "application/json"},
-				{"Accept", req.Header.Get("Accept"), "application/json"},
-				{"User-Agent", req.Header.Get("User-Agent"), "coldtransfer"},
-				{"Idempotency-Key", req.Header.Get("Idempotency-Key"), ""},
-				{"body", string(req.Body), tc.wantBody},
-			} {
-				if c.got != c.want {
-					t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
+				res, err := a.call(c, context.Background(), mustEndpoint(t, tc.to), mustEndpoint(t, tc.trigger), tc.role)
+				if err != nil {
+					t.Fatalf("%s: %v", a.action, err)
 				}
-			}
-			if !req.BasicAuthOK {
-				t.Error("the fake did not accept the Basic credentials")
-			}
-		})
+				if want := (plivo.Result{APIID: firstAPIID, Status: http.StatusCreated}); res != want {
+					t.Errorf("Result = %+v, want %+v", res, want)
+				}
+				reqs := srv.Requests()
+				if len(reqs) != 1 {
+					t.Fatalf("Plivo got %d requests, want 1", len(reqs))
+				}
+				checkRequest(t, reqs[0], testNodePath, strings.Replace(tc.wantBody, "cold_transfer", a.action, 1))
+			})
+		}
 	}
 }
 
