@@ -2,9 +2,7 @@ package plivo_test
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
@@ -15,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/coldtransfer/coldtransfer/internal/conntest"
 	"github.com/coldtransfer/coldtransfer/internal/fakeplivo"
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 )
@@ -23,9 +22,9 @@ import (
 // idle time-out and counts the connections it accepted and closed, and
 // the reads of the PHLO it took.
 type idlePlivo struct {
-	*httptest.Server
-	opened, closed, reads atomic.Int32
-	readStatus            int // the GET's status; 0 means 200
+	*conntest.Server
+	reads      atomic.Int32
+	readStatus int // the GET's status; 0 means 200
 
 	mu       sync.Mutex
 	badReads []string // reads that were not a GET of the PHLO with the credentials
@@ -34,7 +33,7 @@ type idlePlivo struct {
 func startIdlePlivo(t *testing.T, idle time.Duration, readStatus int) *idlePlivo {
 	t.Helper()
 	s := &idlePlivo{readStatus: readStatus}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = conntest.Start(t, idle, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusCreated)
@@ -53,49 +52,7 @@ func startIdlePlivo(t *testing.T, idle time.Duration, readStatus int) *idlePlivo
 		}
 		_, _ = w.Write([]byte(`{"api_id":"a2","phlo_id":"` + testPhlo + `","name":"transfers","created_on":"2024-01-01 00:00:00+00:00"}`))
 	}))
-	s.Config.IdleTimeout = idle
-	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-		switch state {
-		case http.StateNew:
-			s.opened.Add(1)
-		case http.StateClosed:
-			s.closed.Add(1)
-		}
-	}
-	s.Start()
-	t.Cleanup(s.Close)
 	return s
-}
-
-// closeCounter counts the connections the client closed: it closes one
-// once it has seen the server close it, and only then dials anew rather
-// than sending on a dead connection.
-type closeCounter struct{ closed atomic.Int32 }
-
-func (cc *closeCounter) client() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	dial := t.DialContext
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &countedConn{Conn: c, cc: cc}, nil
-	}
-	return &http.Client{Transport: t}
-}
-
-type countedConn struct {
-	net.Conn
-	cc   *closeCounter
-	once atomic.Bool
-}
-
-func (c *countedConn) Close() error {
-	if c.once.CompareAndSwap(false, true) {
-		c.cc.closed.Add(1)
-	}
-	return c.Conn.Close()
 }
 
 // waitUntil polls cond until it holds, failing the test after 20 s.
@@ -120,13 +77,13 @@ func TestKeepWarm(t *testing.T) {
 		wanted bool
 		// quiet waits out the quiet period, until it has lasted longer
 		// than the server's idle time-out.
-		quiet      func(t *testing.T, s *idlePlivo, cc *closeCounter, asked *atomic.Int32)
+		quiet      func(t *testing.T, s *idlePlivo, cc *conntest.CloseCounter, asked *atomic.Int32)
 		wantReused bool
 		wantOpened int32
 	}{
 		{
 			name: "kept warm", idle: time.Second, wanted: true,
-			quiet: func(t *testing.T, s *idlePlivo, _ *closeCounter, _ *atomic.Int32) {
+			quiet: func(t *testing.T, s *idlePlivo, _ *conntest.CloseCounter, _ *atomic.Int32) {
 				// 25 reads 100 ms apart: 2.4 s at least, more than twice the
 				// idle time-out.
 				waitUntil(t, "25 reads of the PHLO", func() bool { return s.reads.Load() >= 25 })
@@ -135,9 +92,9 @@ func TestKeepWarm(t *testing.T) {
 		},
 		{
 			name: "not wanted: the server closes the idle connection", idle: 200 * time.Millisecond, wanted: false,
-			quiet: func(t *testing.T, s *idlePlivo, cc *closeCounter, asked *atomic.Int32) {
-				waitUntil(t, "the server closed the idle connection", func() bool { return s.closed.Load() >= 1 })
-				waitUntil(t, "the client saw it closed", func() bool { return cc.closed.Load() >= 1 })
+			quiet: func(t *testing.T, s *idlePlivo, cc *conntest.CloseCounter, asked *atomic.Int32) {
+				waitUntil(t, "the server closed the idle connection", func() bool { return s.Closed.Load() >= 1 })
+				waitUntil(t, "the client saw it closed", func() bool { return cc.Closed() >= 1 })
 				waitUntil(t, "wanted was asked", func() bool { return asked.Load() >= 1 })
 			},
 			wantReused: false, wantOpened: 2,
@@ -146,8 +103,8 @@ func TestKeepWarm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startIdlePlivo(t, tt.idle, 0)
-			var cc closeCounter
-			c := newClient(t, s.URL, func(cfg *plivo.Config) { cfg.HTTPClient = cc.client() })
+			var cc conntest.CloseCounter
+			c := newClient(t, s.URL, func(cfg *plivo.Config) { cfg.HTTPClient = cc.Client(0) })
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if _, err := c.ColdTransfer(ctx, mustEndpoint(t, "+14152225555"), mustEndpoint(t, "+14155550199"), plivo.RoleAgent); err != nil {
@@ -185,7 +142,7 @@ func TestKeepWarm(t *testing.T) {
 			if got.Reused != tt.wantReused {
 				t.Errorf("the transfer after the quiet period took a reused connection: %v, want %v", got.Reused, tt.wantReused)
 			}
-			if n := s.opened.Load(); n != tt.wantOpened {
+			if n := s.Opened.Load(); n != tt.wantOpened {
 				t.Errorf("connections opened = %d, want %d", n, tt.wantOpened)
 			}
 			if !tt.wanted && s.reads.Load() != 0 {

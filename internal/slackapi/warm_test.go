@@ -2,9 +2,7 @@ package slackapi
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httptrace"
 	"strings"
 	"sync"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coldtransfer/coldtransfer/internal/conntest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -21,9 +20,9 @@ import (
 // time-out, as Slack's front ends do, and counts the connections it
 // accepted and closed and the auth.test calls it took.
 type idleServer struct {
-	*httptest.Server
-	opened, closed, authTests atomic.Int32
-	authStatus                int // auth.test's HTTP status; 0 means 200
+	*conntest.Server
+	authTests  atomic.Int32
+	authStatus int // auth.test's HTTP status; 0 means 200
 
 	// Once paired is set, chat.postMessage waits for a second one to
 	// arrive before it answers, so that the two are sent at once, as the
@@ -37,7 +36,7 @@ type idleServer struct {
 func startIdleServer(t *testing.T, idle time.Duration, authStatus int) *idleServer {
 	t.Helper()
 	s := &idleServer{authStatus: authStatus, together: make(chan struct{})}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = conntest.Start(t, idle, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/chat.postMessage") && s.paired.Load() {
 			s.pairMu.Lock()
 			if s.arrived++; s.arrived == 2 {
@@ -59,50 +58,7 @@ func startIdleServer(t *testing.T, idle time.Duration, authStatus int) *idleServ
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true,"ts":"1.2","user_id":"UBOT"}`))
 	}))
-	s.Config.IdleTimeout = idle
-	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-		switch state {
-		case http.StateNew:
-			s.opened.Add(1)
-		case http.StateClosed:
-			s.closed.Add(1)
-		}
-	}
-	s.Start()
-	t.Cleanup(s.Close)
 	return s
-}
-
-// closeCounter counts the connections the client closed: it closes one
-// once it has seen the server close it, and only then dials anew rather
-// than sending on a dead connection.
-type closeCounter struct{ closed atomic.Int32 }
-
-// client returns an HTTP client whose connections are counted when closed.
-func (cc *closeCounter) client() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	dial := t.DialContext
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &countedConn{Conn: c, cc: cc}, nil
-	}
-	return &http.Client{Transport: t, Timeout: 10 * time.Second}
-}
-
-type countedConn struct {
-	net.Conn
-	cc   *closeCounter
-	once atomic.Bool
-}
-
-func (c *countedConn) Close() error {
-	if c.once.CompareAndSwap(false, true) {
-		c.cc.closed.Add(1)
-	}
-	return c.Conn.Close()
 }
 
 // waitUntil polls cond until it holds, failing the test after 20 s.
@@ -130,13 +86,13 @@ func TestKeepWarm(t *testing.T) {
 		wanted bool
 		// quiet waits out the quiet period, until it has lasted longer
 		// than the server's idle time-out.
-		quiet      func(t *testing.T, s *idleServer, cc *closeCounter, asked *atomic.Int32)
+		quiet      func(t *testing.T, s *idleServer, cc *conntest.CloseCounter, asked *atomic.Int32)
 		wantReused int // of the two requests after the quiet period
 		wantOpened int32
 	}{
 		{
 			name: "two kept warm", idle: time.Second, conns: 2, wanted: true,
-			quiet: func(t *testing.T, s *idleServer, _ *closeCounter, _ *atomic.Int32) {
+			quiet: func(t *testing.T, s *idleServer, _ *conntest.CloseCounter, _ *atomic.Int32) {
 				// 25 ticks 100 ms apart: 2.4 s at least, more than twice the
 				// idle time-out.
 				waitUntil(t, "25 ticks of 2 auth.test calls", func() bool { return s.authTests.Load() >= 50 })
@@ -145,16 +101,16 @@ func TestKeepWarm(t *testing.T) {
 		},
 		{
 			name: "one kept warm: the second request dials", idle: time.Second, conns: 1, wanted: true,
-			quiet: func(t *testing.T, s *idleServer, _ *closeCounter, _ *atomic.Int32) {
+			quiet: func(t *testing.T, s *idleServer, _ *conntest.CloseCounter, _ *atomic.Int32) {
 				waitUntil(t, "25 auth.test calls", func() bool { return s.authTests.Load() >= 25 })
 			},
 			wantReused: 1, wantOpened: 2,
 		},
 		{
 			name: "not wanted: the server closes the idle connection", idle: 200 * time.Millisecond, conns: 2, wanted: false,
-			quiet: func(t *testing.T, s *idleServer, cc *closeCounter, asked *atomic.Int32) {
-				waitUntil(t, "the server closed the idle connection", func() bool { return s.closed.Load() >= 1 })
-				waitUntil(t, "the client saw it closed", func() bool { return cc.closed.Load() >= 1 })
+			quiet: func(t *testing.T, s *idleServer, cc *conntest.CloseCounter, asked *atomic.Int32) {
+				waitUntil(t, "the server closed the idle connection", func() bool { return s.Closed.Load() >= 1 })
+				waitUntil(t, "the client saw it closed", func() bool { return cc.Closed() >= 1 })
 				waitUntil(t, "wanted was asked", func() bool { return asked.Load() >= 1 })
 			},
 			wantReused: 0, wantOpened: 3,
@@ -163,8 +119,8 @@ func TestKeepWarm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startIdleServer(t, tt.idle, 0)
-			var cc closeCounter
-			api := New(Config{BotToken: "xoxb-1", AppToken: "xapp-1", URL: s.URL + "/api/", HTTPClient: cc.client()})
+			var cc conntest.CloseCounter
+			api := New(Config{BotToken: "xoxb-1", AppToken: "xapp-1", URL: s.URL + "/api/", HTTPClient: cc.Client(10 * time.Second)})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if _, err := api.PostMessage(ctx, PriorityAnnounce, Message{Channel: "C1", Text: "first"}); err != nil {
@@ -213,7 +169,7 @@ func TestKeepWarm(t *testing.T) {
 			if n := reused.Load(); n != int32(tt.wantReused) {
 				t.Errorf("%d of the 2 requests after the quiet period took an open connection, want %d", n, tt.wantReused)
 			}
-			if n := s.opened.Load(); n != tt.wantOpened {
+			if n := s.Opened.Load(); n != tt.wantOpened {
 				t.Errorf("connections opened = %d, want %d", n, tt.wantOpened)
 			}
 			if !tt.wanted && s.authTests.Load() != 0 {
