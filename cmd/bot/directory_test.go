@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -78,13 +77,8 @@ func TestRunReloadsDirectoryOnSIGHUP(t *testing.T) {
 	}
 	// HEALTH_ADDR for the reload's counter.
 	env := merge(f.env(), map[string]string{"DIRECTORY_FILE": path, "HEALTH_ADDR": "127.0.0.1:0"})
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
+	b := runInBackground(t, 20*time.Second, env)
+	ctx, stderr := b.ctx, b.stderr
 
 	// Connected to the fake Slack: it is serving, and has logged the
 	// directory it loaded before it dialled Slack.
@@ -109,14 +103,8 @@ func TestRunReloadsDirectoryOnSIGHUP(t *testing.T) {
 		t.Errorf("reload line %v, want trigger SIGHUP at info", reloaded)
 	}
 
-	stop()
-	select {
-	case status := <-done:
-		if status != exitOK {
-			t.Errorf("run returned %d, want %d; stderr:\n%s", status, exitOK, stderr)
-		}
-	case <-ctx.Done():
-		t.Fatalf("run did not return; stderr:\n%s", stderr)
+	if status := b.stopAndWait(t); status != exitOK {
+		t.Errorf("run returned %d, want %d; stderr:\n%s", status, exitOK, stderr)
 	}
 	assertNoSecrets(t, stderr.String())
 }

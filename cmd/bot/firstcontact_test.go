@@ -194,15 +194,8 @@ func TestRunSlackUnreachableSaysWhatToCheck(t *testing.T) {
 	}()
 	refused := "http://" + l.Addr().String()
 	env := merge(f.env(), map[string]string{"SLACK_API_URL": refused + "/api/"})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(runCtx, []string{"-env-file", ""}, lookup(env), strings.NewReader(""), io.Discard, stderr)
-	}()
+	b := runInBackground(t, 30*time.Second, env)
+	ctx, stderr := b.ctx, b.stderr
 
 	// The warning is the behaviour under test, its wording and fields;
 	// nothing else marks the failure (the bot never connects, and serves
@@ -230,8 +223,7 @@ func TestRunSlackUnreachableSaysWhatToCheck(t *testing.T) {
 	}
 	assertDurationsHaveUnits(t, stderr.String())
 
-	stop()
-	if status := <-done; status != exitOK {
+	if status := b.stopAndWait(t); status != exitOK {
 		t.Errorf("run returned %d, want %d", status, exitOK)
 	}
 	assertNoSecrets(t, stderr.String())
@@ -271,15 +263,8 @@ func TestRunSocketModeUnreachableSaysWhatToCheck(t *testing.T) {
 	}))
 	t.Cleanup(slackAPI.Close)
 	env := merge(f.env(), map[string]string{"SLACK_API_URL": slackAPI.URL + "/api/"})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(runCtx, []string{"-env-file", ""}, lookup(env), strings.NewReader(""), io.Discard, stderr)
-	}()
+	b := runInBackground(t, 30*time.Second, env)
+	ctx, stderr := b.ctx, b.stderr
 
 	// The warning is the behaviour under test, its wording and fields;
 	// nothing else marks the failed dial (the bot never connects, and
@@ -306,8 +291,7 @@ func TestRunSocketModeUnreachableSaysWhatToCheck(t *testing.T) {
 	}
 	assertDurationsHaveUnits(t, stderr.String())
 
-	stop()
-	if status := <-done; status != exitOK {
+	if status := b.stopAndWait(t); status != exitOK {
 		t.Errorf("run returned %d, want %d", status, exitOK)
 	}
 	if strings.Contains(stderr.String(), ticket) {

@@ -117,6 +117,60 @@ func noEnvFile(*testing.T) []string {
 	return []string{"-env-file", ""}
 }
 
+// background is a bot that runInBackground runs in a goroutine.
+type background struct {
+	ctx    context.Context    // for the test's waits: ends at the deadline
+	live   context.Context    // ctx, also ended when run returns: a wait on a bot that died ends at once
+	stop   context.CancelFunc // what SIGTERM does
+	stderr *syncBuffer
+	done   chan int // run's exit status, sent once
+}
+
+// runInBackground runs the bot with env and no env file for at most
+// deadline. When the test ends the bot is stopped and waited for, and
+// what it logged is shown if the test failed.
+func runInBackground(t *testing.T, deadline time.Duration, env map[string]string) *background {
+	t.Helper()
+	// Not t.Context(): it ends before the cleanup that waits for run.
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	runCtx, stop := context.WithCancel(ctx)
+	live, ended := context.WithCancel(ctx)
+	exited := make(chan struct{})
+	b := &background{ctx: ctx, live: live, stop: stop, stderr: newSyncBuffer(), done: make(chan int, 1)}
+	go func() {
+		b.done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, b.stderr)
+		ended()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-exited:
+		case <-ctx.Done():
+			t.Error("run did not return after its context was cancelled")
+		}
+		if t.Failed() {
+			t.Logf("the bot logged:\n%s", b.stderr)
+		}
+		cancel()
+	})
+	return b
+}
+
+// stopAndWait stops the bot and returns run's exit status, failing the
+// test if run does not return before the deadline.
+func (b *background) stopAndWait(t *testing.T) int {
+	t.Helper()
+	b.stop()
+	select {
+	case status := <-b.done:
+		return status
+	case <-b.ctx.Done():
+		t.Fatalf("run did not return after its context was cancelled; stderr:\n%s", b.stderr)
+		return 0
+	}
+}
+
 // assertNoSecrets fails t when stderr contains a secret.
 func assertNoSecrets(t *testing.T, stderr string) {
 	t.Helper()
@@ -479,13 +533,8 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	t.Parallel()
 	f := newFakes(t)
 	env := merge(f.env(), map[string]string{"HEALTH_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug"})
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx) // stop is what SIGTERM does
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
+	b := runInBackground(t, 20*time.Second, env)
+	ctx, stderr := b.ctx, b.stderr
 
 	// Connected to the fake Slack: it is serving.
 	if err := f.slack.WaitConns(ctx, 1); err != nil {
@@ -500,15 +549,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		}
 	}
 
-	stop()
-	var status int
-	select {
-	case status = <-done:
-	case <-ctx.Done():
-		t.Fatalf("run did not return after its context was cancelled; stderr:\n%s", stderr)
-	}
-
-	if status != exitOK {
+	if status := b.stopAndWait(t); status != exitOK {
 		t.Errorf("run returned %d, want %d; stderr:\n%s", status, exitOK, stderr)
 	}
 	starting := stderr.log("starting")
@@ -532,13 +573,8 @@ func TestRunSlackUnreachable(t *testing.T) {
 	t.Parallel()
 	f := newFakes(t)
 	env := merge(f.env(), map[string]string{"SLACK_API_URL": fakeplivo.RefusedURL(t) + "/api/"})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	go func() { done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr) }()
+	b := runInBackground(t, 30*time.Second, env)
+	ctx, stderr := b.ctx, b.stderr
 
 	// The warning is the behaviour under test: nothing else says that the
 	// bot is retrying (it never connects, and serves no metrics here).
@@ -550,19 +586,13 @@ func TestRunSlackUnreachable(t *testing.T) {
 		t.Errorf("retry line logged at level %v, want warn", warn["level"])
 	}
 	select {
-	case status := <-done:
+	case status := <-b.done:
 		t.Fatalf("run returned %d while Slack was unreachable, want it to keep retrying; stderr:\n%s", status, stderr)
 	default:
 	}
 
-	stop()
-	select {
-	case status := <-done:
-		if status != exitOK {
-			t.Errorf("run returned %d, want %d; stderr:\n%s", status, exitOK, stderr)
-		}
-	case <-ctx.Done():
-		t.Fatalf("run did not return after its context was cancelled; stderr:\n%s", stderr)
+	if status := b.stopAndWait(t); status != exitOK {
+		t.Errorf("run returned %d, want %d; stderr:\n%s", status, exitOK, stderr)
 	}
 	if stderr.log("starting") != nil {
 		t.Errorf(`"starting" logged though Slack never answered:\n%s`, stderr)

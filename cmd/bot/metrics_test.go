@@ -169,37 +169,16 @@ func scrape(t *testing.T, ctx context.Context, url string) string {
 // listener's address. What the bot logged is shown if the test fails.
 func serveReady(t *testing.T, f fakes, env map[string]string) (context.Context, string) {
 	t.Helper()
-	// Not t.Context(): it ends before the cleanup that waits for run.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	runCtx, stop := context.WithCancel(ctx)
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	waitCtx, stopWaiting := context.WithCancel(ctx)
-	go func() {
-		done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr)
-		stopWaiting()
-	}()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			t.Error("run did not return after its context was cancelled")
-		}
-		if t.Failed() {
-			t.Logf("the bot logged:\n%s", stderr)
-		}
-		cancel()
-	})
+	b := runInBackground(t, 30*time.Second, env)
 	// A bot that ends before it connects fails the test at once.
-	if err := f.slack.WaitConns(waitCtx, 1); err != nil {
-		t.Fatalf("the bot never connected: %v; stderr:\n%s", err, stderr)
+	if err := f.slack.WaitConns(b.live, 1); err != nil {
+		t.Fatalf("the bot never connected: %v; stderr:\n%s", err, b.stderr)
 	}
-	addr := healthAddr(t, stderr.String())
-	if err := pollOK(ctx, "http://"+addr+"/readyz"); err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr)
+	addr := healthAddr(t, b.stderr.String())
+	if err := pollOK(b.ctx, "http://"+addr+"/readyz"); err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, b.stderr)
 	}
-	return ctx, addr
+	return b.ctx, addr
 }
 
 // healthAddr is the address of the health listener of the bot that logged
@@ -222,26 +201,11 @@ func healthAddr(t *testing.T, log string) string {
 // it connects fails the test at once, not at the deadline.
 func runUntilConnected(t *testing.T, f fakes, env map[string]string) *syncBuffer {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stderr := newSyncBuffer()
-	done := make(chan int, 1)
-	waitCtx, stopWaiting := context.WithCancel(ctx)
-	go func() {
-		done <- run(runCtx, noEnvFile(t), lookup(env), strings.NewReader(""), io.Discard, stderr)
-		stopWaiting()
-	}()
-	if err := f.slack.WaitConns(waitCtx, 1); err != nil {
-		t.Fatalf("the bot never connected: %v; stderr:\n%s", err, stderr)
+	b := runInBackground(t, 20*time.Second, env)
+	if err := f.slack.WaitConns(b.live, 1); err != nil {
+		t.Fatalf("the bot never connected: %v; stderr:\n%s", err, b.stderr)
 	}
-	stop()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		t.Fatalf("run did not return after its context was cancelled; stderr:\n%s", stderr)
-	}
-	assertNoSecrets(t, stderr.String())
-	return stderr
+	b.stopAndWait(t)
+	assertNoSecrets(t, b.stderr.String())
+	return b.stderr
 }
