@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -391,7 +392,7 @@ func TestSandboxInputError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), sandboxTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	in := &failingReader{text: typedTransfer + "\n/transfer bil", err: errors.New("input/output error")}
+	in := io.MultiReader(strings.NewReader(typedTransfer+"\n/transfer bil"), iotest.ErrReader(errors.New("input/output error")))
 
 	status := run(ctx, []string{"-sandbox"}, lookup(nil), in, &stdout, &stderr)
 
@@ -402,21 +403,6 @@ func TestSandboxInputError(t *testing.T) {
 	if want := "read line 2 of the input: input/output error"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
 	}
-}
-
-// failingReader returns text, then err.
-type failingReader struct {
-	text string
-	err  error
-}
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if r.text == "" {
-		return 0, r.err
-	}
-	n := copy(p, r.text)
-	r.text = r.text[n:]
-	return n, nil
 }
 
 // TestSandboxStdoutClosed: when nobody reads the transcript any more, the

@@ -10,26 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/coldtransfer/coldtransfer/internal/plivo"
 	"github.com/coldtransfer/coldtransfer/internal/sandbox/screen"
 )
-
-// failingReader returns its text, then err.
-type failingReader struct {
-	text string
-	err  error
-}
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if r.text == "" {
-		return 0, r.err
-	}
-	n := copy(p, r.text)
-	r.text = r.text[n:]
-	return n, nil
-}
 
 func TestScanLines(t *testing.T) {
 	long := strings.Repeat("x", maxLine)
@@ -56,7 +42,7 @@ func TestScanLines(t *testing.T) {
 		},
 		{
 			name: "a read error ends the input, said so",
-			in:   &failingReader{text: "one\ntw", err: broken},
+			in:   io.MultiReader(strings.NewReader("one\ntw"), iotest.ErrReader(broken)),
 			want: []inputLine{{n: 1, text: "one"}, {n: 2, err: broken}},
 		},
 	}
