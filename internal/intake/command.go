@@ -110,7 +110,7 @@ func ParseCommand(text string, dir *directory.Directory, requester string) Comma
 		end = as
 		r, err := plivo.ParseRole(strings.Join(fields[as+1:], " "))
 		if err != nil {
-			problems = append(problems, capitalize(err.Error())+".")
+			problems = append(problems, sentence(err.Error()))
 		}
 		role = r
 	}
@@ -170,12 +170,13 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-func capitalize(s string) string {
+// sentence is s as a sentence: its first letter upper-case, one full stop.
+func sentence(s string) string {
 	s = strings.TrimSuffix(s, ".")
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
 // warmRefused says why a warm transfer to t's destination is refused: the

@@ -207,7 +207,7 @@ func ParseSubmission(view slack.View, dir *directory.Directory) (Origin, Spec, m
 	}
 	to, triggerSource, err := plivo.ParseTransfer(value(BlockTo).Value, value(blockTriggerSource).Value)
 	for field, msg := range fieldMessages(err) {
-		fieldErrs[field] = capitalize(msg) + "."
+		fieldErrs[field] = sentence(msg)
 	}
 	if len(fieldErrs) > 0 {
 		return origin, Spec{}, fieldErrs

@@ -139,7 +139,7 @@ func parseDirectorySubmission(origin Origin, value func(block string) slack.Bloc
 		toBlock = blockToTyped
 		ep, err := plivo.ParseEndpoint(typed)
 		if err != nil {
-			errs[blockToTyped] = capitalize(err.Error()) + "."
+			errs[blockToTyped] = sentence(err.Error())
 			break
 		}
 		t.To = ep
@@ -162,7 +162,7 @@ func parseDirectorySubmission(origin Origin, value func(block string) slack.Bloc
 	default:
 		ep, err := plivo.ParseEndpoint(typedAgent)
 		if err != nil {
-			errs[blockTriggerSource] = capitalize(err.Error()) + "."
+			errs[blockTriggerSource] = sentence(err.Error())
 			break
 		}
 		t.TriggerSource = ep

@@ -167,11 +167,7 @@ func (b *Bot) abort(j *request, c control, replyTS string) {
 		b.tell(j, wording.Stale)
 		return
 	}
-	d := b.authorize(j)
-	e.addDecision(d)
-	if !d.Allowed {
-		e.outcome = outcome.Refused
-		b.tell(j, wording.Refusal(d))
+	if !b.authorize(j, e) {
 		return
 	}
 	if !b.pressOnce(j, e, replyTS) {

@@ -77,11 +77,7 @@ func (b *Bot) run(j *request) {
 		b.audit(e)
 	}()
 
-	d := b.authorize(j)
-	e.addDecision(d)
-	if !d.Allowed {
-		e.outcome = outcome.Refused
-		b.tell(j, wording.Refusal(d))
+	if !b.authorize(j, e) {
 		return
 	}
 	if dd, checked := b.mayTransferTo(j); checked {
@@ -163,10 +159,19 @@ func (b *Bot) mayTransferTo(j *request) (authz.Decision, bool) {
 	return b.authorizer.MayTransferTo(ctx, j.userID, j.dir, j.spec.Destination, j.spec.To)
 }
 
-func (b *Bot) authorize(j *request) authz.Decision {
+// authorize decides whether j's requester may transfer in j's channel, and
+// writes the decision on e; a refusal is told to the requester and ends
+// the request as refused.
+func (b *Bot) authorize(j *request, e *auditLine) bool {
 	ctx, cancel := b.slackCtx()
 	defer cancel()
-	return b.authorizer.Decide(ctx, j.userID, j.channelID)
+	d := b.authorizer.Decide(ctx, j.userID, j.channelID)
+	e.addDecision(d)
+	if !d.Allowed {
+		e.outcome = outcome.Refused
+		b.tell(j, wording.Refusal(d))
+	}
+	return d.Allowed
 }
 
 // announcement is a transfer's announcement but its status line, drawn
