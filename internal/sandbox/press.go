@@ -68,16 +68,7 @@ func (s *session) press(ctx context.Context, args string) {
 		return
 	}
 	view, err := s.waitForm(ctx, r)
-	s.printRecords()
-	switch {
-	case err != nil:
-		s.gaveUp(err)
-	case view == nil:
-	case len(values) == 0:
-		s.say("", "(to fill it in and submit it, type: press again to=… role=…)")
-	default:
-		s.submitForm(ctx, r, view, values)
-	}
+	s.formOpened(ctx, r, view, err, values, "press again to=… role=…")
 }
 
 // lastButton finds the newest thread reply in #floor that shows the button

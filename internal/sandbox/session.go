@@ -364,13 +364,7 @@ func (s *session) slashCommand(ctx context.Context, text string) {
 	switch word := strings.ToLower(strings.TrimSpace(text)); word {
 	case "":
 		v, err := s.waitForm(ctx, r)
-		s.printRecords()
-		if err != nil {
-			s.gaveUp(err)
-		}
-		if v != nil {
-			s.say("", "(to fill it in and submit it, type: form to=… agent=… role=…)")
-		}
+		s.formOpened(ctx, r, v, err, nil, "form to=… agent=… role=…")
 	case "list":
 		_, err = s.waitTold(ctx, r)
 		s.printRecords()
@@ -662,16 +656,23 @@ func (s *session) formCommand(ctx context.Context, args string) {
 		return
 	}
 	view, err := s.waitForm(ctx, r)
-	s.printRecords()
-	if err != nil {
-		s.gaveUp(err)
-		return
-	}
-	if view == nil {
-		return // refused: the requester was told why
-	}
+	s.formOpened(ctx, r, view, err, values, "")
+}
 
-	s.submitForm(ctx, r, view, values)
+// formOpened prints what opening a form did; then, when it opened, fills
+// it in with values and submits it, or, given no values and a hint (the
+// command that would fill it in), says how to.
+func (s *session) formOpened(ctx context.Context, r *request, view *slack.View, err error, values map[string]string, hint string) {
+	s.printRecords()
+	switch {
+	case err != nil:
+		s.gaveUp(err)
+	case view == nil: // refused: the requester was told why
+	case len(values) == 0 && hint != "":
+		s.say("", "(to fill it in and submit it, type: "+hint+")")
+	default:
+		s.submitForm(ctx, r, view, values)
+	}
 }
 
 // submitForm fills in the form view that r opened with values, as a
@@ -825,14 +826,5 @@ func (s *session) shortcut(ctx context.Context, args string) {
 		_, _ = s.w.log.waitAudit(actx, r.audits)
 		acancel()
 	}
-	s.printRecords()
-	switch {
-	case err != nil:
-		s.gaveUp(err)
-	case view == nil:
-	case len(values) == 0:
-		s.say("", "(to fill it in and submit it, type: shortcut @"+author.name+" to=… agent=… role=…)")
-	default:
-		s.submitForm(ctx, r, view, values)
-	}
+	s.formOpened(ctx, r, view, err, values, "shortcut @"+author.name+" to=… agent=… role=…")
 }
